@@ -1,0 +1,42 @@
+// sdn_bench: native benchmark binary (no Node needed, so it runs on GPU machines as is).
+// Prints one JSON object per line: the measured GEMM ceiling of each available backend first, then
+// every stage as ms and as a ratio to that ceiling. `sdn_bench --seconds S --size N`.
+#include "sd_native.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+int main(int argc, char ** argv) {
+    double seconds = 2.0;
+    long long size = 1024;
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = std::atof(argv[++i]);
+        else if (!std::strcmp(argv[i], "--size") && i + 1 < argc) size = std::atoll(argv[++i]);
+    }
+    std::string info(1 << 16, '\0');
+    size_t need = 0;
+    if (sdn_backend_info_json(info.data(), info.size(), &need, nullptr) == SDN_OK) std::printf("{\"backendInfo\":%s}\n", info.c_str());
+
+    for (sdn_backend_kind kind : {SDN_BACKEND_CPU, SDN_BACKEND_CUDA}) {
+        sdn_context_params p = sdn_context_params_init();
+        p.backend = kind;
+        p.allow_fallback = 0;
+        sdn_context * ctx = nullptr;
+        sdn_error err;
+        const char * name = kind == SDN_BACKEND_CPU ? "cpu" : "cuda";
+        if (sdn_context_create(&p, &ctx, &err) != SDN_OK) {
+            std::printf("{\"backend\":\"%s\",\"skipped\":true}\n", name);
+            continue;
+        }
+        double gflops = 0;
+        if (sdn_measure_gemm_peak(ctx, size, seconds, &gflops, &err) == SDN_OK)
+            std::printf("{\"backend\":\"%s\",\"stage\":\"gemm_f32_peak\",\"size\":%lld,\"threads\":%d,\"gflops\":%.1f}\n", name,
+                        size, sdn_context_n_threads(ctx), gflops);
+        else
+            std::printf("{\"backend\":\"%s\",\"stage\":\"gemm_f32_peak\",\"error\":\"%s\"}\n", name, err.message);
+        sdn_context_free(ctx);
+    }
+    return 0;
+}

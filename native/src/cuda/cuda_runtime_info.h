@@ -1,0 +1,34 @@
+// What the CUDA runtime says about this machine: compiled in or not, driver and runtime versions,
+// devices. Safe to call on machines with no driver or no GPU (reports why).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace sdn::cuda {
+
+struct DeviceInfo {
+    int index = 0;
+    std::string name;
+    int cc_major = 0;
+    int cc_minor = 0;
+    size_t total_memory = 0;
+    size_t free_memory = 0;
+    int multiprocessors = 0;
+};
+
+struct RuntimeInfo {
+    bool compiled = false;           // CUDA kernels are in this binary
+    std::string architectures;       // CUDA_ARCHITECTURES the kernels were built for
+    int runtime_version = 0;         // cudaRuntimeGetVersion (e.g. 13000)
+    int driver_version = 0;          // cudaDriverGetVersion, 0 without a driver
+    std::vector<DeviceInfo> devices;
+    std::string unavailable_reason;  // empty when at least one device is usable
+};
+
+RuntimeInfo query_runtime();
+
+// "13.0" from 13000.
+std::string format_cuda_version(int v);
+
+}  // namespace sdn::cuda
