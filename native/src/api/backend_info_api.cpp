@@ -70,7 +70,7 @@ std::string build_backend_info() {
         w.field("loaded", dnn.available);
         w.field("version", dynload::format_library_version(dnn.version));
         w.field("path", dnn.path);
-        w.field("reason", dnn.available ? std::string() : dnn.reason + "; the built-in implicit-GEMM convolution is used instead");
+        w.field("reason", dnn.available ? std::string() : dnn.reason + "; built-in kernels are used instead");
         w.end_object();
     } else {
         w.key("cublasLt").begin_object().field("loaded", false).field("version", "").field("path", "")

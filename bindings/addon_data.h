@@ -1,0 +1,15 @@
+// Per-environment data of the addon (constructors of wrapped classes). Lives in the env's instance data,
+// so there is no global state and worker threads / multiple environments stay independent.
+#pragma once
+
+#include <napi.h>
+
+namespace sdn_binding {
+
+struct AddonData {
+    Napi::FunctionReference context_constructor;
+};
+
+inline AddonData & addon_data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
+
+}  // namespace sdn_binding

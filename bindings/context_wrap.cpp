@@ -1,0 +1,292 @@
+#include "context_wrap.h"
+
+#include <string>
+
+#include "addon_data.h"
+#include "errors.h"
+#include "promise_worker.h"
+
+namespace sdn_binding {
+
+struct ContextWrap::RunningOp {
+    ContextWrap * owner = nullptr;
+    bool has_progress = false;
+    Napi::ThreadSafeFunction progress;
+    std::vector<Napi::Reference<Napi::Value>> keep_alive;  // typed arrays used by the op
+};
+
+void ContextWrap::Init(Napi::Env env, Napi::Object exports) {
+    Napi::Function ctor = DefineClass(env, "NativeContext",
+                                      {
+                                          InstanceMethod<&ContextWrap::Gemm>("gemm"),
+                                          InstanceMethod<&ContextWrap::MeasureGemmPeak>("measureGemmPeak"),
+                                          InstanceMethod<&ContextWrap::Abort>("abort"),
+                                          InstanceMethod<&ContextWrap::Dispose>("dispose"),
+                                          InstanceAccessor<&ContextWrap::GetBackend>("backend"),
+                                          InstanceAccessor<&ContextWrap::GetThreads>("threads"),
+                                          InstanceAccessor<&ContextWrap::GetFallbackReason>("fallbackReason"),
+                                          InstanceAccessor<&ContextWrap::GetHostMemory>("hostMemory"),
+                                          InstanceAccessor<&ContextWrap::GetDisposed>("disposed"),
+                                          InstanceAccessor<&ContextWrap::GetBusy>("busy"),
+                                      });
+    addon_data(env).context_constructor = Napi::Persistent(ctor);
+    exports.Set("NativeContext", ctor);
+    exports.Set("createContext", Napi::Function::New(env, CreateContext, "createContext"));
+}
+
+ContextWrap::ContextWrap(const Napi::CallbackInfo & info) : Napi::ObjectWrap<ContextWrap>(info) {
+    // Only constructed by createContext, with the native handle as an External.
+    if (info.Length() != 1 || !info[0].IsExternal()) {
+        make_argument_error(info.Env(), "NativeContext cannot be constructed directly; use createContext()").ThrowAsJavaScriptException();
+        return;
+    }
+    ctx_ = info[0].As<Napi::External<sdn_context>>().Data();
+    reported_bytes_ = static_cast<int64_t>(sdn_context_host_memory(ctx_));
+    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), reported_bytes_);
+}
+
+ContextWrap::~ContextWrap() {
+    // Finalizer path: the object was collected without dispose(). No op can be running (it would hold a
+    // reference to this object), so freeing here is safe.
+    if (ctx_ != nullptr) sdn_context_free(ctx_);
+    ctx_ = nullptr;
+}
+
+void ContextWrap::release_native(Napi::Env env) {
+    if (ctx_ == nullptr) return;
+    sdn_context_free(ctx_);
+    ctx_ = nullptr;
+    if (reported_bytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(env, -reported_bytes_);
+    reported_bytes_ = 0;
+}
+
+bool ContextWrap::begin_op(Napi::Env env) {
+    if (ctx_ == nullptr || dispose_pending_) {
+        Napi::Error e = Napi::Error::New(env, "the context has been disposed");
+        e.Set("code", Napi::String::New(env, "ERR_DISPOSED"));
+        e.ThrowAsJavaScriptException();
+        return false;
+    }
+    if (busy_) {
+        Napi::Error e = Napi::Error::New(env, "the context is already running an operation (calls must be queued)");
+        e.Set("code", Napi::String::New(env, "ERR_BUSY"));
+        e.ThrowAsJavaScriptException();
+        return false;
+    }
+    return true;
+}
+
+int ContextWrap::abort_trampoline(void * user) {
+    auto * self = static_cast<ContextWrap *>(user);
+    return self->abort_requested_.load(std::memory_order_relaxed);
+}
+
+void ContextWrap::progress_trampoline(int step, int total, void * user) {
+    auto * op = static_cast<RunningOp *>(user);
+    if (!op->has_progress) return;
+    struct Payload {
+        int step, total;
+    };
+    auto * payload = new Payload{step, total};
+    napi_status st = op->progress.NonBlockingCall(payload, [](Napi::Env env, Napi::Function fn, Payload * p) {
+        if (env != nullptr && fn != nullptr) fn.Call({Napi::Number::New(env, p->step), Napi::Number::New(env, p->total)});
+        delete p;
+    });
+    if (st != napi_ok) delete payload;
+}
+
+std::shared_ptr<ContextWrap::RunningOp> ContextWrap::prepare_op(Napi::Env env, Napi::Value progress) {
+    auto op = std::make_shared<RunningOp>();
+    op->owner = this;
+    busy_ = true;
+    abort_requested_.store(0);
+    Ref();  // keep this object alive while the worker runs
+    sdn_context_set_abort_callback(ctx_, &ContextWrap::abort_trampoline, this);
+    if (progress.IsFunction()) {
+        op->has_progress = true;
+        op->progress = Napi::ThreadSafeFunction::New(env, progress.As<Napi::Function>(), "sd-native progress", 0, 1);
+        sdn_context_set_progress_callback(ctx_, &ContextWrap::progress_trampoline, op.get());
+    } else {
+        sdn_context_set_progress_callback(ctx_, nullptr, nullptr);
+    }
+    return op;
+}
+
+void ContextWrap::end_op(const std::shared_ptr<RunningOp> & op) {
+    if (ctx_ != nullptr) {
+        sdn_context_set_progress_callback(ctx_, nullptr, nullptr);
+        sdn_context_set_abort_callback(ctx_, nullptr, nullptr);
+    }
+    if (op->has_progress) op->progress.Release();
+    op->keep_alive.clear();
+    busy_ = false;
+    if (dispose_pending_) release_native(Env());
+    Unref();
+}
+
+namespace {
+
+bool get_int64(const Napi::Value & v, int64_t & out) {
+    if (!v.IsNumber()) return false;
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= -9007199254740991.0 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<int64_t>(d))) return false;
+    out = static_cast<int64_t>(d);
+    return true;
+}
+
+}  // namespace
+
+// gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, onProgress?) -> Promise<void>
+Napi::Value ContextWrap::Gemm(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 13) {
+        make_argument_error(env, "gemm: expected 13 arguments").ThrowAsJavaScriptException();
+        return env.Undefined();
+    }
+    const bool ta = info[0].ToBoolean(), tb = info[1].ToBoolean();
+    int64_t m, n, k, lda, ldb, ldc;
+    if (!get_int64(info[2], m) || !get_int64(info[3], n) || !get_int64(info[4], k) || !get_int64(info[7], lda) ||
+        !get_int64(info[9], ldb) || !get_int64(info[12], ldc)) {
+        make_argument_error(env, "gemm: m, n, k, lda, ldb, ldc must be integers").ThrowAsJavaScriptException();
+        return env.Undefined();
+    }
+    if (!info[5].IsNumber() || !info[10].IsNumber()) {
+        make_argument_error(env, "gemm: alpha and beta must be numbers").ThrowAsJavaScriptException();
+        return env.Undefined();
+    }
+    if (!info[6].IsTypedArray() || !info[8].IsTypedArray() || !info[11].IsTypedArray() ||
+        info[6].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+        info[8].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+        info[11].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+        make_argument_error(env, "gemm: a, b and c must be Float32Array").ThrowAsJavaScriptException();
+        return env.Undefined();
+    }
+    const float alpha = info[5].As<Napi::Number>().FloatValue(), beta = info[10].As<Napi::Number>().FloatValue();
+    Napi::Float32Array a = info[6].As<Napi::Float32Array>(), b = info[8].As<Napi::Float32Array>(),
+                       c = info[11].As<Napi::Float32Array>();
+    // Bounds: the arrays must hold every element the strides address (checked here so bad input can never
+    // make the core read or write outside JS memory).
+    if (m > 0 && n > 0) {
+        auto need = [](int64_t rows, int64_t cols, int64_t ld) { return rows == 0 || cols == 0 ? 0 : (rows - 1) * ld + cols; };
+        const int64_t need_c = need(m, n, ldc);
+        const int64_t need_a = k > 0 ? (ta ? need(k, m, lda) : need(m, k, lda)) : 0;
+        const int64_t need_b = k > 0 ? (tb ? need(n, k, ldb) : need(k, n, ldb)) : 0;
+        if (m < 0 || n < 0 || k < 0 || lda < 0 || ldb < 0 || ldc < 0) {
+            // let the core produce its precise message
+        } else if (static_cast<int64_t>(c.ElementLength()) < need_c || static_cast<int64_t>(a.ElementLength()) < need_a ||
+                   static_cast<int64_t>(b.ElementLength()) < need_b) {
+            make_argument_error(env, "gemm: a typed array is shorter than its shape and stride require (need a=" +
+                                         std::to_string(need_a) + ", b=" + std::to_string(need_b) + ", c=" +
+                                         std::to_string(need_c) + " elements)")
+                .ThrowAsJavaScriptException();
+            return env.Undefined();
+        }
+    }
+    if (!begin_op(env)) return env.Undefined();
+    auto op = prepare_op(env, info.Length() > 13 ? info[13] : env.Undefined());
+    op->keep_alive.push_back(Napi::Persistent(info[6]));
+    op->keep_alive.push_back(Napi::Persistent(info[8]));
+    op->keep_alive.push_back(Napi::Persistent(info[11]));
+    sdn_context * ctx = ctx_;
+    const float * ap = a.Data();
+    const float * bp = b.Data();
+    float * cp = c.Data();
+    return PromiseWorker::Start(
+        env, "sd-native gemm",
+        [=](sdn_error & err) { return sdn_gemm_f32(ctx, ta, tb, m, n, k, alpha, ap, lda, bp, ldb, beta, cp, ldc, &err); },
+        nullptr, [this, op] { end_op(op); });
+}
+
+// measureGemmPeak(size, seconds) -> Promise<number> (GFLOP/s)
+Napi::Value ContextWrap::MeasureGemmPeak(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    int64_t size = 0;
+    if (info.Length() < 2 || !get_int64(info[0], size) || !info[1].IsNumber()) {
+        make_argument_error(env, "measureGemmPeak(size: integer, seconds: number)").ThrowAsJavaScriptException();
+        return env.Undefined();
+    }
+    const double seconds = info[1].As<Napi::Number>().DoubleValue();
+    if (!begin_op(env)) return env.Undefined();
+    auto op = prepare_op(env, env.Undefined());
+    sdn_context * ctx = ctx_;
+    auto result = std::make_shared<double>(0.0);
+    return PromiseWorker::Start(
+        env, "sd-native measureGemmPeak",
+        [=](sdn_error & err) { return sdn_measure_gemm_peak(ctx, size, seconds, result.get(), &err); },
+        [result](Napi::Env e) { return Napi::Number::New(e, *result); }, [this, op] { end_op(op); });
+}
+
+Napi::Value ContextWrap::Abort(const Napi::CallbackInfo & info) {
+    abort_requested_.store(1);
+    return info.Env().Undefined();
+}
+
+Napi::Value ContextWrap::Dispose(const Napi::CallbackInfo & info) {
+    if (busy_) {
+        dispose_pending_ = true;   // freed when the running op finishes
+        abort_requested_.store(1); // and ask it to stop early
+    } else {
+        release_native(info.Env());
+    }
+    return info.Env().Undefined();
+}
+
+Napi::Value ContextWrap::GetBackend(const Napi::CallbackInfo & info) {
+    if (ctx_ == nullptr) return info.Env().Null();
+    return Napi::String::New(info.Env(), sdn_context_backend(ctx_) == SDN_BACKEND_CUDA ? "cuda" : "cpu");
+}
+
+Napi::Value ContextWrap::GetThreads(const Napi::CallbackInfo & info) {
+    return Napi::Number::New(info.Env(), ctx_ != nullptr ? sdn_context_n_threads(ctx_) : 0);
+}
+
+Napi::Value ContextWrap::GetFallbackReason(const Napi::CallbackInfo & info) {
+    return Napi::String::New(info.Env(), ctx_ != nullptr ? sdn_context_fallback_reason(ctx_) : "");
+}
+
+Napi::Value ContextWrap::GetHostMemory(const Napi::CallbackInfo & info) {
+    return Napi::Number::New(info.Env(), ctx_ != nullptr ? static_cast<double>(sdn_context_host_memory(ctx_)) : 0.0);
+}
+
+Napi::Value ContextWrap::GetDisposed(const Napi::CallbackInfo & info) {
+    return Napi::Boolean::New(info.Env(), ctx_ == nullptr || dispose_pending_);
+}
+
+Napi::Value ContextWrap::GetBusy(const Napi::CallbackInfo & info) { return Napi::Boolean::New(info.Env(), busy_); }
+
+// createContext({ backend: "auto"|"cpu"|"cuda", threads, deviceIndex, allowFallback }) -> Promise<NativeContext>
+Napi::Value CreateContext(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    sdn_context_params p = sdn_context_params_init();
+    if (info.Length() > 0 && info[0].IsObject()) {
+        Napi::Object o = info[0].As<Napi::Object>();
+        Napi::Value backend = o.Get("backend");
+        if (backend.IsString()) {
+            const std::string b = backend.As<Napi::String>().Utf8Value();
+            if (b == "auto") p.backend = SDN_BACKEND_AUTO;
+            else if (b == "cpu") p.backend = SDN_BACKEND_CPU;
+            else if (b == "cuda") p.backend = SDN_BACKEND_CUDA;
+            else {
+                make_argument_error(env, "createContext: backend must be \"auto\", \"cpu\" or \"cuda\", got \"" + b + "\"")
+                    .ThrowAsJavaScriptException();
+                return env.Undefined();
+            }
+        }
+        Napi::Value threads = o.Get("threads");
+        if (threads.IsNumber()) p.n_threads = threads.As<Napi::Number>().Int32Value();
+        Napi::Value device = o.Get("deviceIndex");
+        if (device.IsNumber()) p.device_index = device.As<Napi::Number>().Int32Value();
+        Napi::Value fallback = o.Get("allowFallback");
+        if (fallback.IsBoolean()) p.allow_fallback = fallback.As<Napi::Boolean>().Value() ? 1 : 0;
+    }
+    auto holder = std::make_shared<sdn_context *>(nullptr);
+    return PromiseWorker::Start(
+        env, "sd-native createContext", [=](sdn_error & err) { return sdn_context_create(&p, holder.get(), &err); },
+        [holder](Napi::Env e) -> Napi::Value {
+            sdn_context * ctx = *holder;
+            *holder = nullptr;
+            return addon_data(e).context_constructor.New({Napi::External<sdn_context>::New(e, ctx)});
+        });
+}
+
+}  // namespace sdn_binding

@@ -1,0 +1,55 @@
+// NativeContext: the JS object behind lib/context.ts. Owns one sdn_context; runs one operation at a
+// time (the TS layer queues), each as a PromiseWorker; abort() and progress callbacks reach the running
+// operation through the C API's callbacks; dispose() is idempotent and deferred while an op runs.
+#pragma once
+
+#include <napi.h>
+
+#include <atomic>
+#include <memory>
+
+#include "sd_native.h"
+
+namespace sdn_binding {
+
+class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
+public:
+    static void Init(Napi::Env env, Napi::Object exports);
+    explicit ContextWrap(const Napi::CallbackInfo & info);
+    ~ContextWrap() override;
+
+private:
+    struct RunningOp;
+
+    Napi::Value Gemm(const Napi::CallbackInfo & info);
+    Napi::Value MeasureGemmPeak(const Napi::CallbackInfo & info);
+    Napi::Value Abort(const Napi::CallbackInfo & info);
+    Napi::Value Dispose(const Napi::CallbackInfo & info);
+    Napi::Value GetBackend(const Napi::CallbackInfo & info);
+    Napi::Value GetThreads(const Napi::CallbackInfo & info);
+    Napi::Value GetFallbackReason(const Napi::CallbackInfo & info);
+    Napi::Value GetHostMemory(const Napi::CallbackInfo & info);
+    Napi::Value GetDisposed(const Napi::CallbackInfo & info);
+    Napi::Value GetBusy(const Napi::CallbackInfo & info);
+
+    // Checks the context is usable and idle; throws a JS error otherwise. Marks it busy.
+    bool begin_op(Napi::Env env);
+    // Installs callbacks for one operation; `progress` may be empty.
+    std::shared_ptr<RunningOp> prepare_op(Napi::Env env, Napi::Value progress);
+    void end_op(const std::shared_ptr<RunningOp> & op);
+    void release_native(Napi::Env env);
+
+    static int abort_trampoline(void * user);
+    static void progress_trampoline(int step, int total, void * user);
+
+    sdn_context * ctx_ = nullptr;
+    bool busy_ = false;
+    bool dispose_pending_ = false;
+    std::atomic<int> abort_requested_{0};
+    int64_t reported_bytes_ = 0;
+};
+
+// createContext(options) -> Promise<NativeContext>
+Napi::Value CreateContext(const Napi::CallbackInfo & info);
+
+}  // namespace sdn_binding
