@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 600_000,
     pool: "forks",
     reporters: ["default"],
+    benchmark: { include: ["bench/**/*.bench.ts"] },
   },
 });
