@@ -1,7 +1,11 @@
 // sdn_bench: native benchmark binary (no Node needed, so it runs on GPU machines as is).
-// Prints one JSON object per line: the measured GEMM ceiling of each available backend first, then
-// every stage as ms and as a ratio to that ceiling. `sdn_bench --seconds S --size N`.
+// Prints one JSON object per line: the measured GEMM ceiling of each available backend first, then the
+// CPU kernels (GEMM at Stable Diffusion shapes, convolution, attention) as GFLOP/s and as a percentage of
+// the machine's pure-FMA float32 peak ("fma_peak_gflops").
+// `sdn_bench [--seconds S] [--size N] [--only SUBSTRING]`.
 #include "sd_native.h"
+
+#include "bench_kernels.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -11,15 +15,19 @@
 int main(int argc, char ** argv) {
     double seconds = 2.0;
     long long size = 1024;
+    std::string only;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = std::atof(argv[++i]);
         else if (!std::strcmp(argv[i], "--size") && i + 1 < argc) size = std::atoll(argv[++i]);
+        else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
     }
     std::string info(1 << 16, '\0');
     size_t need = 0;
-    if (sdn_backend_info_json(info.data(), info.size(), &need, nullptr) == SDN_OK) std::printf("{\"backendInfo\":%s}\n", info.c_str());
+    if (only.empty() && sdn_backend_info_json(info.data(), info.size(), &need, nullptr) == SDN_OK)
+        std::printf("{\"backendInfo\":%s}\n", info.c_str());
 
     for (sdn_backend_kind kind : {SDN_BACKEND_CPU, SDN_BACKEND_CUDA}) {
+        if (!only.empty()) break;
         sdn_context_params p = sdn_context_params_init();
         p.backend = kind;
         p.allow_fallback = 0;
@@ -36,7 +44,8 @@ int main(int argc, char ** argv) {
                         size, sdn_context_n_threads(ctx), gflops);
         else
             std::printf("{\"backend\":\"%s\",\"stage\":\"gemm_f32_peak\",\"error\":\"%s\"}\n", name, err.message);
+        std::fflush(stdout);
         sdn_context_free(ctx);
     }
-    return 0;
+    return run_cpu_kernel_benches(seconds, only);
 }

@@ -150,6 +150,209 @@ SDN_API sdn_status sdn_gemm_f32(sdn_context * ctx, int trans_a, int trans_b, int
 SDN_API sdn_status sdn_measure_gemm_peak(sdn_context * ctx, int64_t size, double seconds, double * gflops,
                                          sdn_error * err);
 
+/* ------------------------------------------------------------------------------------------------ */
+/* Weight files: safetensors and PyTorch zip checkpoints (.ckpt / .bin / .pt), read-only, mmap'd   */
+/* ------------------------------------------------------------------------------------------------ */
+
+/** Element types found in weight files. Only F32, F16 and BF16 are accepted as weights; the others can be
+ *  listed and inspected (goldens, step counters) but sdn_weight_file_get_weight refuses them. */
+typedef enum sdn_dtype {
+    SDN_DTYPE_F32 = 0,
+    SDN_DTYPE_F16 = 1,
+    SDN_DTYPE_BF16 = 2,
+    SDN_DTYPE_F64 = 3,
+    SDN_DTYPE_I64 = 4,
+    SDN_DTYPE_I32 = 5,
+    SDN_DTYPE_I16 = 6,
+    SDN_DTYPE_I8 = 7,
+    SDN_DTYPE_U8 = 8,
+    SDN_DTYPE_BOOL = 9
+} sdn_dtype;
+
+/** The safetensors spelling of a dtype ("F32", "BF16", "BOOL", ...); "?" for an unknown value. Never NULL. */
+SDN_API const char * sdn_dtype_name(sdn_dtype dtype);
+/** Bytes per element (BOOL = 1); 0 for an unknown value. */
+SDN_API size_t sdn_dtype_size(sdn_dtype dtype);
+
+#define SDN_MAX_DIMS 8
+
+typedef struct sdn_weight_file sdn_weight_file;
+
+typedef enum sdn_weight_format {
+    SDN_WEIGHT_FORMAT_SAFETENSORS = 0,
+    SDN_WEIGHT_FORMAT_TORCH_ZIP = 1 /* torch.save zip archive (>= 1.6): .ckpt, .bin, .pt, .pth */
+} sdn_weight_format;
+
+/** One tensor of a weight file. Pointers stay valid until the file is freed. */
+typedef struct sdn_tensor_info {
+    const char * name;
+    sdn_dtype dtype;
+    int ndim;                      /* 0 (scalar) .. SDN_MAX_DIMS */
+    int64_t shape[SDN_MAX_DIMS];   /* entries past ndim are 0 */
+    uint64_t nbytes;               /* product(shape) * sdn_dtype_size(dtype) */
+    const void * data;             /* read-only, little-endian, row-major contiguous; NULL when nbytes is 0.
+                                      A view into the file's memory map (no copy); non-contiguous torch
+                                      tensors are the exception (copied once into a contiguous buffer at
+                                      open). Aligned to the element size when the file aligns its data
+                                      (safetensors with the usual 8-byte padded header; torch's 64-byte
+                                      aligned zip entries); hostile files may not be, so read via memcpy
+                                      if you cannot trust the producer. */
+} sdn_tensor_info;
+
+/**
+ * Opens a weight file read-only. The format is detected from the content, not the extension:
+ * a zip archive is a torch checkpoint (needs `<archive>/data.pkl`; a Lightning checkpoint's nested
+ * `state_dict` is unwrapped), a pickle at the file start is the legacy torch format (SDN_ERR_UNSUPPORTED),
+ * anything else must be safetensors. The header (or pickle) is fully validated before anything is
+ * returned; failures are SDN_ERR_IO / SDN_ERR_FORMAT / SDN_ERR_UNSUPPORTED with a message naming the file
+ * and the tensor or field. Torch pickles are read by a restricted unpickler that only builds data (it can
+ * run no code) and refuses every global outside the torch state-dict allowlist.
+ */
+SDN_API sdn_status sdn_weight_file_open(const char * path, sdn_weight_file ** out, sdn_error * err);
+SDN_API void sdn_weight_file_free(sdn_weight_file * file);
+
+SDN_API sdn_weight_format sdn_weight_file_format(const sdn_weight_file * file);
+/** Number of tensors (0 for NULL). Order: safetensors header order / state-dict insertion order. */
+SDN_API size_t sdn_weight_file_count(const sdn_weight_file * file);
+/** Describes tensor `index` (any dtype). */
+SDN_API sdn_status sdn_weight_file_tensor_info(const sdn_weight_file * file, size_t index, sdn_tensor_info * out,
+                                               sdn_error * err);
+/** Index of the tensor called `name`; SDN_ERR_NOT_FOUND (naming tensor and file) when absent. */
+SDN_API sdn_status sdn_weight_file_find(const sdn_weight_file * file, const char * name, size_t * index,
+                                        sdn_error * err);
+/** Like find + tensor_info, for a tensor used as a weight: SDN_ERR_NOT_FOUND when absent,
+ *  SDN_ERR_UNSUPPORTED ("tensor 'x' has dtype I64; weights must be F32, F16 or BF16") for other dtypes. */
+SDN_API sdn_status sdn_weight_file_get_weight(const sdn_weight_file * file, const char * name, sdn_tensor_info * out,
+                                              sdn_error * err);
+/**
+ * The file's string->string metadata as a JSON object (safetensors `__metadata__`; "{}" when absent and for
+ * torch files). Same buffer protocol as sdn_backend_info_json: `*required` receives the size with the NUL,
+ * SDN_ERR_INVALID_ARGUMENT when `capacity` is too small.
+ */
+SDN_API sdn_status sdn_weight_file_metadata_json(const sdn_weight_file * file, char * buffer, size_t capacity,
+                                                 size_t * required, sdn_error * err);
+
+/** A tensor to write. */
+typedef struct sdn_tensor_desc {
+    const char * name;             /* non-empty, unique, not "__metadata__" */
+    sdn_dtype dtype;               /* any sdn_dtype */
+    int ndim;                      /* 0 .. SDN_MAX_DIMS */
+    int64_t shape[SDN_MAX_DIMS];   /* each >= 0 */
+    const void * data;             /* sdn_safetensors_write: product(shape) * dtype size bytes (may be NULL
+                                      when that is 0); ignored by sdn_safetensors_write_stream */
+} sdn_tensor_desc;
+
+/**
+ * Writes a safetensors file: tensors in the given order, contiguous, header padded with spaces to a
+ * multiple of 8 bytes (so every tensor is 8-byte aligned when the sizes before it are), optional
+ * `__metadata__` from the key/value arrays (may be NULL when metadata_count is 0). The file is written
+ * to "<path>.partial" and renamed over `path` on success; on failure nothing is left behind.
+ */
+SDN_API sdn_status sdn_safetensors_write(const char * path, const sdn_tensor_desc * tensors, size_t count,
+                                         const char * const * metadata_keys, const char * const * metadata_values,
+                                         size_t metadata_count, sdn_error * err);
+
+/**
+ * Asked for the bytes [offset, offset + size) of tensor `index` (offset is relative to the tensor's
+ * start); fills `buffer` and returns 0, or non-zero to stop the write (SDN_ERR_ABORTED). Chunks come in
+ * order, tensor by tensor, each at most 16 MiB.
+ */
+typedef int (*sdn_tensor_fill_callback)(size_t index, uint64_t offset, void * buffer, size_t size, void * user_data);
+
+/**
+ * Streaming form of sdn_safetensors_write for files larger than memory (full-size random-weight models):
+ * the header is written from the descriptions (their `data` is ignored) and the data is pulled from
+ * `fill` chunk by chunk, so memory use stays at one chunk.
+ */
+SDN_API sdn_status sdn_safetensors_write_stream(const char * path, const sdn_tensor_desc * tensors, size_t count,
+                                                const char * const * metadata_keys,
+                                                const char * const * metadata_values, size_t metadata_count,
+                                                sdn_tensor_fill_callback fill, void * user_data, sdn_error * err);
+
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Networks: CLIP text encoder, CLIP vision encoder, UNet2DConditionModel, AutoencoderKL             */
+/* ------------------------------------------------------------------------------------------------ */
+
+/** Diffusers-named weights for one network, gathered from open weight files (the caller maps original
+ *  checkpoint names onto diffusers names). Keeps the files it refers to alive. */
+typedef struct sdn_weight_map sdn_weight_map;
+
+SDN_API sdn_status sdn_weight_map_create(sdn_weight_map ** out, sdn_error * err);
+SDN_API void sdn_weight_map_free(sdn_weight_map * map);
+/**
+ * Adds `name` as tensor `tensor` of `file` (F32, F16 or BF16), or as its rows [row_begin, row_end) when
+ * row_begin >= 0 (OpenCLIP's fused in_proj split into q/k/v). The file may be freed afterwards: the map
+ * keeps what it needs alive.
+ */
+SDN_API sdn_status sdn_weight_map_add(sdn_weight_map * map, const char * name, const sdn_weight_file * file,
+                                      const char * tensor, int64_t row_begin, int64_t row_end, sdn_error * err);
+SDN_API size_t sdn_weight_map_count(const sdn_weight_map * map);
+
+typedef struct sdn_model sdn_model;
+
+typedef enum sdn_model_kind {
+    SDN_MODEL_TEXT_ENCODER = 0,   /* transformers CLIPTextModel */
+    SDN_MODEL_VISION_ENCODER = 1, /* CLIPVisionModelWithProjection, or a StableDiffusionSafetyChecker's vision tower */
+    SDN_MODEL_UNET = 2,           /* diffusers UNet2DConditionModel */
+    SDN_MODEL_VAE = 3             /* diffusers AutoencoderKL */
+} sdn_model_kind;
+
+/**
+ * Builds a network on `ctx`'s backend from its config.json text (diffusers / transformers format; absent
+ * fields take the libraries' defaults) and a weight map. Every tensor is checked by name and shape before
+ * the model exists (errors name the tensor, expected and found shapes); tensors the network does not use
+ * are listed by sdn_model_unused_tensor (a warning, not an error). The weights are not copied on the CPU
+ * (f16/bf16 stay as stored and are widened inside the kernels). `ctx` must outlive the model, and a model
+ * must not run while another operation runs on the same context.
+ */
+SDN_API sdn_status sdn_model_create(sdn_context * ctx, sdn_model_kind kind, const char * config_json,
+                                    const sdn_weight_map * weights, sdn_model ** out, sdn_error * err);
+SDN_API void sdn_model_free(sdn_model * model);
+SDN_API sdn_model_kind sdn_model_get_kind(const sdn_model * model);
+SDN_API size_t sdn_model_unused_tensor_count(const sdn_model * model);
+SDN_API const char * sdn_model_unused_tensor(const sdn_model * model, size_t index);
+/** Bytes of the model's activation arena (sized by the largest forward so far). */
+SDN_API size_t sdn_model_workspace_bytes(const sdn_model * model);
+
+/**
+ * CLIP text encoder. ids [batch, seq] (seq <= max_position_embeddings). Outputs (host, NULL to skip):
+ * embeds [batch, seq, hidden] = final LayerNorm of the output of layer (layers - clip_skip) (clip_skip 0:
+ * last_hidden_state); pooled [batch, hidden] = embeds at the EOS position (transformers' rule);
+ * hidden_states [layers + 1, batch, seq, hidden] = embeddings and every layer's output before the final LN.
+ */
+SDN_API sdn_status sdn_text_encoder_forward(sdn_model * model, const int32_t * ids, int64_t batch, int64_t seq,
+                                            int clip_skip, float * embeds, float * pooled, float * hidden_states,
+                                            sdn_error * err);
+
+/**
+ * CLIP vision encoder. pixel_values [batch, 3, image_size, image_size] (normalised). Outputs (host, NULL
+ * to skip): image_embeds [batch, projection_dim], pooled [batch, hidden] (post_layernorm of the class
+ * token), last_hidden_state [batch, tokens, hidden], hidden_states [layers + 1, batch, tokens, hidden].
+ */
+SDN_API sdn_status sdn_vision_encoder_forward(sdn_model * model, const float * pixel_values, int64_t batch,
+                                              float * image_embeds, float * pooled, float * last_hidden_state,
+                                              float * hidden_states, sdn_error * err);
+
+/**
+ * UNet. sample [batch, in_channels, height, width]; timesteps [batch] (per sample, may be fractional);
+ * context [batch, context_len, cross_attention_dim]; class_labels [batch] (required when the config has
+ * num_class_embeds, e.g. the x4 upscaler's noise level; else may be NULL); out [batch, out_channels,
+ * height, width]. Polls the abort callback between blocks and reports progress per block.
+ */
+SDN_API sdn_status sdn_unet_forward(sdn_model * model, const float * sample, int64_t batch, int64_t height,
+                                    int64_t width, const float * timesteps, const float * context,
+                                    int64_t context_len, const int32_t * class_labels, float * out, sdn_error * err);
+
+/** VAE encoder + quant_conv: x [batch, in_channels, H, W] in [-1, 1] -> moments [batch, 2*latent, H/f, W/f]
+ *  (mean then logvar, before any clamping). H and W must be multiples of f = 2^(levels-1). */
+SDN_API sdn_status sdn_vae_encode(sdn_model * model, const float * x, int64_t batch, int64_t height, int64_t width,
+                                  float * moments, sdn_error * err);
+/** post_quant_conv + VAE decoder: z [batch, latent, h, w] (already divided by scaling_factor) ->
+ *  image [batch, out_channels, h*f, w*f] (roughly in [-1, 1]). */
+SDN_API sdn_status sdn_vae_decode(sdn_model * model, const float * z, int64_t batch, int64_t height, int64_t width,
+                                  float * image, sdn_error * err);
+
 #ifdef __cplusplus
 }
 #endif

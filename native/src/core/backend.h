@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/exec_control.h"
+#include "core/tensor.h"
 #include "sd_native.h"
 
 #include <cstddef>
@@ -29,6 +30,27 @@ struct GemmF32Args {
     int64_t ldc = 0;
 };
 
+enum class Act : int { Identity = 0, Silu = 1, Gelu = 2, QuickGelu = 3 };
+
+// Attention operands: [batch, seq, heads * head_dim] rows with a row stride (elements), head h at
+// column h * head_dim; the layout linear projections produce. A row stride larger than heads*head_dim
+// lets q/k/v be column slices of one fused projection.
+struct AttnOperand {
+    const float * data = nullptr;
+    int64_t row_stride = 0;
+};
+
+// Host description of a weight handed to Backend::make_weight (a view into a weight file, usually).
+struct HostWeight {
+    const void * data = nullptr;
+    WeightType type = WeightType::F32;
+    Shape shape;
+    std::string name;
+};
+
+// Every op works on backend memory (Tensor / Weight pointers from this backend). Shapes are checked by
+// the networks; ops check what they must for memory safety. Activations are float32 NCHW (images) or
+// row-major [rows, features] (token sequences).
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -37,6 +59,63 @@ public:
     // Host bytes this backend holds (pools, packing buffers), for GC accounting in bindings.
     virtual size_t host_memory() const = 0;
     virtual void gemm_f32(const GemmF32Args & args, const ExecControl & control) = 0;
+
+    // ---- memory ----
+    virtual void * alloc_memory(size_t bytes) = 0;
+    virtual void free_memory(void * ptr) = 0;
+    virtual void upload(void * dst, const void * src, size_t bytes) = 0;    // host -> backend
+    virtual void download(void * dst, const void * src, size_t bytes) = 0;  // backend -> host
+    virtual void synchronize() = 0;
+    // Makes a weight usable by the ops. `as_f32` forces float32 (biases, norms, embeddings tables used
+    // by row). The returned Weight stays valid while the host data stays mapped and the backend lives;
+    // memory the backend had to allocate is released by release_weight.
+    virtual Weight make_weight(const HostWeight & host, bool as_f32) = 0;
+    virtual void release_weight(Weight & w) = 0;
+
+    // ---- ops ----
+    // y[rows, out] = x[rows, in] * W^T (W: [out, in], or [out, in, 1, 1]) + bias (+ residual)
+    virtual void linear(const float * x, int64_t rows, int64_t in, const Weight & w, const Weight * bias, float * y,
+                        const float * residual, const ExecControl & ctl) = 0;
+    // NCHW convolution, weight [out, in, kh, kw], symmetric zero padding `pad`, optional residual add.
+    virtual void conv2d(const float * x, int64_t batch, int64_t in_c, int64_t h, int64_t w, const Weight & weight,
+                        const Weight * bias, int64_t stride, int64_t pad, float * y, const float * residual,
+                        const ExecControl & ctl) = 0;
+    virtual void group_norm(const float * x, float * y, int64_t batch, int64_t channels, int64_t hw, int64_t groups,
+                            const Weight & gamma, const Weight & beta, float eps, bool silu, const ExecControl & ctl) = 0;
+    virtual void layer_norm(const float * x, float * y, int64_t rows, int64_t dim, const Weight & gamma,
+                            const Weight & beta, float eps) = 0;
+    // out [batch, nq, heads*d] (dense) = softmax(scale q k^T (+causal)) v, float32 softmax.
+    virtual void attention(const AttnOperand & q, const AttnOperand & k, const AttnOperand & v, float * out,
+                           int64_t batch, int64_t heads, int64_t nq, int64_t nk, int64_t head_dim, float scale,
+                           bool causal, const ExecControl & ctl) = 0;
+    virtual void activation(Act act, const float * x, float * y, int64_t n) = 0;
+    // y[rows, dim] = x[:, :dim] * gelu(x[:, dim:])
+    virtual void geglu(const float * x, float * y, int64_t rows, int64_t dim) = 0;
+    virtual void add(const float * a, const float * b, float * y, int64_t n) = 0;
+    // y[o][c][i] = x[o][c][i] + bias[o][c] (per-sample channel bias: bias rows of `channels`), bias is an
+    // activation (e.g. the projected time embedding).
+    virtual void add_channel_bias(const float * x, const float * bias, float * y, int64_t batch, int64_t channels,
+                                  int64_t inner) = 0;
+    virtual void scale(const float * x, float s, float * y, int64_t n) = 0;
+    // Nearest resize of [planes, h, w] to [planes, oh, ow] (torch 'nearest': src = floor(dst * in / out)).
+    virtual void resize_nearest(const float * x, float * y, int64_t planes, int64_t h, int64_t w, int64_t oh,
+                                int64_t ow) = 0;
+    // [batch, channels, hw] <-> [batch, hw, channels]
+    virtual void nchw_to_nhwc(const float * x, float * y, int64_t batch, int64_t channels, int64_t hw) = 0;
+    virtual void nhwc_to_nchw(const float * x, float * y, int64_t batch, int64_t channels, int64_t hw) = 0;
+    // y [batch, ca + cb, hw] = cat(a [batch, ca, hw], b [batch, cb, hw])
+    virtual void concat_channels(const float * a, int64_t ca, const float * b, int64_t cb, float * y, int64_t batch,
+                                 int64_t hw) = 0;
+    // Zero padding of [planes, h, w] by (top, left, bottom, right).
+    virtual void pad2d(const float * x, float * y, int64_t planes, int64_t h, int64_t w, int64_t top, int64_t left,
+                       int64_t bottom, int64_t right) = 0;
+    // y [n, dim] = table[ids[i]] (ids on the host, checked against the table's rows)
+    virtual void embedding(const int32_t * host_ids, int64_t n, const Weight & table, float * y) = 0;
+    // diffusers get_timestep_embedding for host timesteps -> y [n, dim] (backend memory)
+    virtual void timestep_embedding(const float * host_timesteps, int64_t n, int64_t dim, bool flip_sin_to_cos,
+                                    float downscale_freq_shift, float * y) = 0;
+    // y[i] = x[i] for n floats (backend to backend)
+    virtual void copy(const float * x, float * y, int64_t n) = 0;
 };
 
 // Validates shapes and strides of a GEMM call (same rules for every backend). Throws Error.

@@ -1,4 +1,5 @@
-// Portable blocked GEMM. Operands are first copied into contiguous non-transposed panels, then each
+// Simple blocked GEMM (f32 only), kept as a second reference implementation; the dispatched GEMM is
+// the packed one in gemm.cpp. Operands are first copied into contiguous non-transposed panels, then each
 // task computes a block of rows of C with a k-blocked axpy loop the compiler vectorises.
 #include "cpu/gemm.h"
 
@@ -66,11 +67,6 @@ void gemm_f32_portable(ThreadPool & pool, const GemmF32Args & g, const ExecContr
         (void)done;
     });
     control.report(1, 1);
-}
-
-void gemm_f32(ThreadPool & pool, SimdLevel level, const GemmF32Args & args, const ExecControl & control) {
-    (void)level;  // specialised kernels register here as they land (see cpu/gemm_*.cpp)
-    gemm_f32_portable(pool, args, control);
 }
 
 }  // namespace sdn::cpu

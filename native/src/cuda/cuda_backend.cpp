@@ -79,7 +79,76 @@ public:
         control.report(1, 1);
     }
 
+    // ---- memory ----
+    void * alloc_memory(size_t bytes) override {
+        check_cuda(cudaSetDevice(device_), "cudaSetDevice");
+        void * p = nullptr;
+        check_cuda(cudaMalloc(&p, bytes == 0 ? 256 : bytes), "cudaMalloc");
+        return p;
+    }
+    void free_memory(void * ptr) override {
+        if (ptr != nullptr) cudaFree(ptr);
+    }
+    void upload(void * dst, const void * src, size_t bytes) override {
+        check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_), "copy to device");
+        check_cuda(cudaStreamSynchronize(stream_), "copy to device");
+    }
+    void download(void * dst, const void * src, size_t bytes) override {
+        check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_), "copy to host");
+        check_cuda(cudaStreamSynchronize(stream_), "copy to host");
+    }
+    void synchronize() override { check_cuda(cudaStreamSynchronize(stream_), "synchronize"); }
+    Weight make_weight(const HostWeight & host, bool as_f32) override {
+        (void)host;
+        (void)as_f32;
+        not_ported("weight upload");
+    }
+    void release_weight(Weight & w) override {
+        free_memory(const_cast<void *>(w.data));
+        w.data = nullptr;
+    }
+
+    // ---- network ops: the device kernels are the CUDA backend issue's work ----
+    void linear(const float *, int64_t, int64_t, const Weight &, const Weight *, float *, const float *, const ExecControl &) override {
+        not_ported("linear");
+    }
+    void conv2d(const float *, int64_t, int64_t, int64_t, int64_t, const Weight &, const Weight *, int64_t, int64_t, float *,
+                const float *, const ExecControl &) override {
+        not_ported("conv2d");
+    }
+    void group_norm(const float *, float *, int64_t, int64_t, int64_t, int64_t, const Weight &, const Weight &, float, bool,
+                    const ExecControl &) override {
+        not_ported("group_norm");
+    }
+    void layer_norm(const float *, float *, int64_t, int64_t, const Weight &, const Weight &, float) override { not_ported("layer_norm"); }
+    void attention(const AttnOperand &, const AttnOperand &, const AttnOperand &, float *, int64_t, int64_t, int64_t, int64_t,
+                   int64_t, float, bool, const ExecControl &) override {
+        not_ported("attention");
+    }
+    void activation(Act, const float *, float *, int64_t) override { not_ported("activation"); }
+    void geglu(const float *, float *, int64_t, int64_t) override { not_ported("geglu"); }
+    void add(const float *, const float *, float *, int64_t) override { not_ported("add"); }
+    void add_channel_bias(const float *, const float *, float *, int64_t, int64_t, int64_t) override { not_ported("add_channel_bias"); }
+    void scale(const float *, float, float *, int64_t) override { not_ported("scale"); }
+    void resize_nearest(const float *, float *, int64_t, int64_t, int64_t, int64_t, int64_t) override { not_ported("resize_nearest"); }
+    void nchw_to_nhwc(const float *, float *, int64_t, int64_t, int64_t) override { not_ported("nchw_to_nhwc"); }
+    void nhwc_to_nchw(const float *, float *, int64_t, int64_t, int64_t) override { not_ported("nhwc_to_nchw"); }
+    void concat_channels(const float *, int64_t, const float *, int64_t, float *, int64_t, int64_t) override {
+        not_ported("concat_channels");
+    }
+    void pad2d(const float *, float *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t) override { not_ported("pad2d"); }
+    void embedding(const int32_t *, int64_t, const Weight &, float *) override { not_ported("embedding"); }
+    void timestep_embedding(const float *, int64_t, int64_t, bool, float, float *) override { not_ported("timestep_embedding"); }
+    void copy(const float * x, float * y, int64_t n) override {
+        if (x != y) check_cuda(cudaMemcpyAsync(y, x, static_cast<size_t>(n) * sizeof(float), cudaMemcpyDeviceToDevice, stream_), "copy");
+    }
+
 private:
+    [[noreturn]] static void not_ported(const char * op) {
+        fail(SDN_ERR_UNSUPPORTED, std::string("the CUDA backend does not run networks yet (op '") + op +
+                                      "'); create the context with device \"cpu\"");
+    }
+
     int device_;
     std::string device_name_;
     cudaStream_t stream_ = nullptr;

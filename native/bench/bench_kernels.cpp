@@ -1,0 +1,166 @@
+// CPU kernel benchmarks: JSON lines {"backend":"cpu","stage":...,"gflops":...,"pct_of_peak":...}.
+// The peak is the pure-FMA float32 throughput of all pool threads at the selected SIMD level
+// (sdn::cpu::measure_fma_peak_gflops), printed first as "fma_peak_gflops".
+#include "bench_kernels.h"
+
+#include "core/cpu_features.h"
+#include "core/error.h"
+#include "core/half.h"
+#include "core/thread_pool.h"
+#include "cpu/kernels.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <random>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<float> random_vec(size_t n, unsigned seed, float lo = -1.0f, float hi = 1.0f) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> d(lo, hi);
+    std::vector<float> v(n);
+    for (auto & x : v) x = d(rng);
+    return v;
+}
+
+// Best wall time of `fn` over runs lasting about `seconds` in total (at least 3 runs after a warm-up).
+double best_seconds(double seconds, const std::function<void()> & fn) {
+    fn();
+    double best = 1e30;
+    const auto start = Clock::now();
+    for (int run = 0;; ++run) {
+        const auto t0 = Clock::now();
+        fn();
+        const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+        best = std::min(best, s);
+        if (run >= 2 && std::chrono::duration<double>(Clock::now() - start).count() >= seconds) break;
+    }
+    return best;
+}
+
+struct Ctx {
+    sdn::ThreadPool & pool;
+    sdn::SimdLevel level;
+    double peak;
+    double seconds;
+    std::string only;
+};
+
+void emit(const Ctx & c, const std::string & stage, const std::string & shape, double flop, double s) {
+    const double gflops = flop / s * 1e-9;
+    std::printf("{\"backend\":\"cpu\",\"stage\":\"%s\",\"shape\":\"%s\",\"simd\":\"%s\",\"threads\":%d,\"ms\":%.3f,"
+                "\"gflops\":%.1f,\"pct_of_peak\":%.1f}\n",
+                stage.c_str(), shape.c_str(), sdn::simd_level_name(c.level), c.pool.size(), s * 1e3, gflops,
+                100.0 * gflops / c.peak);
+    std::fflush(stdout);
+}
+
+bool wanted(const Ctx & c, const std::string & stage) { return c.only.empty() || stage.find(c.only) != std::string::npos; }
+
+void bench_gemm(const Ctx & c, int64_t m, int64_t n, int64_t k, bool trans_b, sdn::cpu::DType bt, const char * label) {
+    const std::string stage = std::string("gemm_") + label;
+    if (!wanted(c, stage)) return;
+    auto a = random_vec(static_cast<size_t>(m * k), 1);
+    auto bf = random_vec(static_cast<size_t>(k * n), 2);
+    std::vector<uint16_t> bh;
+    sdn::cpu::GemmArgs g;
+    g.m = m;
+    g.n = n;
+    g.k = k;
+    g.a = a.data();
+    g.lda = k;
+    g.trans_b = trans_b;
+    g.ldb = trans_b ? k : n;
+    g.b_type = bt;
+    if (bt == sdn::cpu::DType::F32) {
+        g.b = bf.data();
+    } else {
+        bh.resize(bf.size());
+        for (size_t i = 0; i < bf.size(); ++i) bh[i] = bt == sdn::cpu::DType::F16 ? sdn::f32_to_f16(bf[i]) : sdn::f32_to_bf16(bf[i]);
+        g.b = bh.data();
+    }
+    std::vector<float> out(static_cast<size_t>(m * n));
+    g.c = out.data();
+    g.ldc = n;
+    const double s = best_seconds(c.seconds, [&] { sdn::cpu::gemm(c.pool, c.level, g); });
+    char shape[128];
+    std::snprintf(shape, sizeof shape, "M=%lld N=%lld K=%lld%s B=%s", (long long)m, (long long)n, (long long)k,
+                  trans_b ? " B^T" : "", sdn::cpu::dtype_name(bt));
+    emit(c, stage, shape, 2.0 * m * n * k, s);
+}
+
+void bench_conv(const Ctx & c, int64_t batch, int64_t cin, int64_t hw, int64_t cout, int64_t ksize, int64_t stride,
+                const char * label) {
+    const std::string stage = std::string("conv2d_") + label;
+    if (!wanted(c, stage)) return;
+    sdn::cpu::Conv2dArgs a;
+    a.batch = batch;
+    a.in_channels = cin;
+    a.in_h = a.in_w = hw;
+    a.out_channels = cout;
+    a.kernel_h = a.kernel_w = ksize;
+    a.stride = stride;
+    a.pad = ksize / 2;
+    auto x = random_vec(static_cast<size_t>(batch * cin * hw * hw), 3);
+    auto w = random_vec(static_cast<size_t>(cout * cin * ksize * ksize), 4, -0.05f, 0.05f);
+    auto b = random_vec(static_cast<size_t>(cout), 5);
+    const int64_t oh = sdn::cpu::conv2d_out_size(hw, ksize, stride, a.pad);
+    std::vector<float> y(static_cast<size_t>(batch * cout * oh * oh));
+    a.input = x.data();
+    a.weight = w.data();
+    a.bias = b.data();
+    a.output = y.data();
+    const double s = best_seconds(c.seconds, [&] { sdn::cpu::conv2d(c.pool, c.level, a); });
+    char shape[160];
+    std::snprintf(shape, sizeof shape, "N=%lld C=%lld H=W=%lld -> O=%lld k=%lld s=%lld", (long long)batch, (long long)cin,
+                  (long long)hw, (long long)cout, (long long)ksize, (long long)stride);
+    emit(c, stage, shape, 2.0 * batch * cout * oh * oh * cin * ksize * ksize, s);
+}
+
+void bench_attention(const Ctx & c, int64_t batch, int64_t heads, int64_t nq, int64_t nk, int64_t d, const char * label) {
+    const std::string stage = std::string("attention_") + label;
+    if (!wanted(c, stage)) return;
+    auto q = random_vec(static_cast<size_t>(batch * heads * nq * d), 6);
+    auto k = random_vec(static_cast<size_t>(batch * heads * nk * d), 7);
+    auto v = random_vec(static_cast<size_t>(batch * heads * nk * d), 8);
+    std::vector<float> o(q.size());
+    const auto args = sdn::cpu::attention_args(sdn::cpu::AttnLayout::BHSD, batch, heads, nq, nk, d, q.data(), k.data(),
+                                               v.data(), o.data(), 1.0f / std::sqrt(static_cast<float>(d)), false);
+    const double s = best_seconds(c.seconds, [&] { sdn::cpu::attention(c.pool, c.level, args); });
+    char shape[160];
+    std::snprintf(shape, sizeof shape, "B=%lld heads=%lld Nq=%lld Nk=%lld d=%lld", (long long)batch, (long long)heads,
+                  (long long)nq, (long long)nk, (long long)d);
+    emit(c, stage, shape, 4.0 * batch * heads * nq * nk * d, s);  // QK^T and PV
+}
+
+}  // namespace
+
+int run_cpu_kernel_benches(double seconds, const std::string & only) {
+    try {
+        sdn::ThreadPool pool(sdn::hardware_threads());
+        const sdn::SimdLevel level = sdn::select_simd_level(sdn::detect_cpu_features());
+        const double peak = sdn::cpu::measure_fma_peak_gflops(pool, level, std::min(seconds, 1.0));
+        std::printf("{\"backend\":\"cpu\",\"stage\":\"fma_peak\",\"simd\":\"%s\",\"threads\":%d,\"fma_peak_gflops\":%.1f}\n",
+                    sdn::simd_level_name(level), pool.size(), peak);
+        std::fflush(stdout);
+        const Ctx c{pool, level, peak, std::max(0.2, seconds / 2), only};
+        using sdn::cpu::DType;
+        bench_gemm(c, 1024, 1024, 1024, false, DType::F32, "1024_cube");
+        bench_gemm(c, 4096, 320, 2880, false, DType::F32, "sd_conv_4096x320x2880");
+        bench_gemm(c, 4096, 1280, 320, false, DType::F32, "sd_4096x1280x320");
+        bench_gemm(c, 1024, 640, 5760, false, DType::F32, "sd_conv_1024x640x5760");
+        bench_gemm(c, 4096, 320, 2880, true, DType::F16, "sd_linear_f16_weights_4096x320x2880");
+        bench_conv(c, 2, 320, 64, 320, 3, 1, "3x3_64x64x320_b2");
+        bench_attention(c, 2, 8, 4096, 4096, 40, "self_sd15_b2_h8_n4096_d40");
+        bench_attention(c, 2, 8, 4096, 77, 40, "cross_sd15_b2_h8_n4096_nk77_d40");
+    } catch (const sdn::Error & e) {
+        std::printf("{\"backend\":\"cpu\",\"error\":\"%s\"}\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,127 @@
+// cpu::conv2d (implicit GEMM) against a naive double-precision convolution at every SIMD level:
+// batch 2, odd channel counts, images not multiples of the tiles, 3x3 (stride 1 / 2, pad 1) and 1x1,
+// bias and fused residual, f16/bf16 weights, output poisoned with NaN.
+// Tolerance: 2e-6 * sqrt(K) * 4 + 1e-5 absolute (K = in_channels * kh * kw, values in [-1, 1]).
+#include "core/cpu_features.h"
+#include "core/error.h"
+#include "core/half.h"
+#include "core/thread_pool.h"
+#include "cpu/kernels.h"
+#include "test_framework.h"
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+using sdn::SimdLevel;
+using sdn::cpu::DType;
+
+namespace {
+
+std::vector<SimdLevel> levels() {
+    std::vector<SimdLevel> out;
+    const SimdLevel best = sdn::best_simd_level(sdn::detect_cpu_features());
+    for (int l = 0; l <= static_cast<int>(best); ++l) out.push_back(static_cast<SimdLevel>(l));
+    return out;
+}
+
+void check_conv(sdn::ThreadPool & pool, SimdLevel level, int64_t batch, int64_t cin, int64_t h, int64_t w, int64_t cout,
+                int64_t ks, int64_t stride, int64_t pad, bool bias, bool residual, DType wt) {
+    std::mt19937 rng(static_cast<unsigned>(cin * 7 + h * 13 + w + cout * 3 + ks + stride));
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    const int64_t oh = sdn::cpu::conv2d_out_size(h, ks, stride, pad), ow = sdn::cpu::conv2d_out_size(w, ks, stride, pad);
+    std::vector<float> x(static_cast<size_t>(batch * cin * h * w)), wf(static_cast<size_t>(cout * cin * ks * ks)), b(cout),
+        r(static_cast<size_t>(batch * cout * oh * ow));
+    std::vector<uint16_t> wh(wf.size());
+    for (auto & v : x) v = dist(rng);
+    for (size_t i = 0; i < wf.size(); ++i) {
+        float v = dist(rng);
+        if (wt == DType::F16) v = sdn::f16_to_f32(wh[i] = sdn::f32_to_f16(v));
+        if (wt == DType::BF16) v = sdn::bf16_to_f32(wh[i] = sdn::f32_to_bf16(v));
+        wf[i] = v;
+    }
+    for (auto & v : b) v = dist(rng);
+    for (auto & v : r) v = dist(rng);
+    std::vector<float> y(r.size(), std::numeric_limits<float>::quiet_NaN());
+    sdn::cpu::Conv2dArgs a;
+    a.batch = batch;
+    a.in_channels = cin;
+    a.in_h = h;
+    a.in_w = w;
+    a.out_channels = cout;
+    a.kernel_h = a.kernel_w = ks;
+    a.stride = stride;
+    a.pad = pad;
+    a.input = x.data();
+    a.weight = wt == DType::F32 ? static_cast<const void *>(wf.data()) : wh.data();
+    a.weight_type = wt;
+    a.bias = bias ? b.data() : nullptr;
+    a.residual = residual ? r.data() : nullptr;
+    a.output = y.data();
+    sdn::cpu::conv2d(pool, level, a);
+    double worst = 0;
+    for (int64_t n = 0; n < batch; ++n)
+        for (int64_t o = 0; o < cout; ++o)
+            for (int64_t oy = 0; oy < oh; ++oy)
+                for (int64_t ox = 0; ox < ow; ++ox) {
+                    double s = bias ? b[o] : 0.0;
+                    const size_t oi = static_cast<size_t>(((n * cout + o) * oh + oy) * ow + ox);
+                    if (residual) s += r[oi];
+                    for (int64_t c = 0; c < cin; ++c)
+                        for (int64_t ky = 0; ky < ks; ++ky)
+                            for (int64_t kx = 0; kx < ks; ++kx) {
+                                const int64_t iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                s += static_cast<double>(wf[((o * cin + c) * ks + ky) * ks + kx]) *
+                                     x[((n * cin + c) * h + iy) * w + ix];
+                            }
+                    const double d = std::fabs(s - y[oi]);
+                    if (!(d <= worst)) worst = d;
+                }
+    const double tol = 2e-6 * std::sqrt(static_cast<double>(cin * ks * ks)) * 4 + 1e-5;
+    CHECK_MSG(worst <= tol, std::string(sdn::simd_level_name(level)) + " cin=" + std::to_string(cin) + " " +
+                                std::to_string(h) + "x" + std::to_string(w) + " cout=" + std::to_string(cout) + " k=" +
+                                std::to_string(ks) + " s=" + std::to_string(stride) + " w=" + sdn::cpu::dtype_name(wt) +
+                                " max err " + std::to_string(worst));
+}
+
+}  // namespace
+
+TEST(cpu_conv2d_matches_double_reference_every_level) {
+    sdn::ThreadPool pool(2);
+    for (SimdLevel level : levels()) {
+        check_conv(pool, level, 2, 5, 9, 11, 19, 3, 1, 1, true, false, DType::F32);
+        check_conv(pool, level, 2, 7, 13, 10, 17, 3, 2, 1, true, true, DType::F32);
+        check_conv(pool, level, 2, 33, 6, 7, 21, 1, 1, 0, false, true, DType::F32);
+        check_conv(pool, level, 1, 3, 1, 37, 5, 3, 1, 1, true, false, DType::F32);
+        check_conv(pool, level, 2, 30, 17, 19, 35, 3, 1, 1, true, true, DType::F16);
+        check_conv(pool, level, 1, 9, 8, 8, 15, 3, 2, 1, false, false, DType::BF16);
+    }
+}
+
+TEST(cpu_conv2d_large_k_spans_several_k_blocks) {
+    sdn::ThreadPool pool(3);
+    for (SimdLevel level : levels()) check_conv(pool, level, 2, 67, 12, 21, 40, 3, 1, 1, true, true, DType::F32);
+}
+
+TEST(cpu_conv2d_rejects_bad_shapes) {
+    sdn::ThreadPool pool(1);
+    std::vector<float> x(16), w(9), y(16);
+    sdn::cpu::Conv2dArgs a;
+    a.in_channels = 1;
+    a.in_h = a.in_w = 1;
+    a.out_channels = 1;
+    a.pad = 0;  // 3x3 kernel on a 1x1 image without padding
+    a.input = x.data();
+    a.weight = w.data();
+    a.output = y.data();
+    bool threw = false;
+    try {
+        sdn::cpu::conv2d(pool, SimdLevel::Portable, a);
+    } catch (const sdn::Error & e) {
+        threw = e.status() == SDN_ERR_SHAPE;
+    }
+    CHECK(threw);
+}

@@ -1,0 +1,171 @@
+// cpu::gemm (packed, blocked, per-ISA) against a naive double-precision product at every SIMD level the
+// machine supports: awkward sizes (not multiples of the register tiles), all transposes, alpha/beta,
+// f16/bf16 operands widened while packing, row/column bias, C poisoned with NaN when beta == 0.
+// Tolerance: |err| <= 2e-6 * sqrt(k) * 4 + 1e-6 (float32 accumulation of k products of values in [-1, 1]);
+// half operands are compared against the reference computed from the rounded halves.
+#include "core/cpu_features.h"
+#include "core/error.h"
+#include "core/half.h"
+#include "core/thread_pool.h"
+#include "cpu/kernels.h"
+#include "test_framework.h"
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+using sdn::SimdLevel;
+using sdn::cpu::DType;
+
+namespace {
+
+std::vector<SimdLevel> levels() {
+    std::vector<SimdLevel> out;
+    const SimdLevel best = sdn::best_simd_level(sdn::detect_cpu_features());
+    for (int l = 0; l <= static_cast<int>(best); ++l) out.push_back(static_cast<SimdLevel>(l));
+    return out;
+}
+
+struct Operand {
+    std::vector<float> f;       // values as float (rounded through the half type when half)
+    std::vector<uint16_t> h;    // storage when half
+    DType type;
+    const void * data() const { return type == DType::F32 ? static_cast<const void *>(f.data()) : h.data(); }
+};
+
+Operand make_operand(size_t n, DType type, std::mt19937 & rng) {
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    Operand o;
+    o.type = type;
+    o.f.resize(n);
+    if (type != DType::F32) o.h.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+        float v = dist(rng);
+        if (type == DType::F16) {
+            o.h[i] = sdn::f32_to_f16(v);
+            v = sdn::f16_to_f32(o.h[i]);
+        } else if (type == DType::BF16) {
+            o.h[i] = sdn::f32_to_bf16(v);
+            v = sdn::bf16_to_f32(o.h[i]);
+        }
+        o.f[i] = v;
+    }
+    return o;
+}
+
+void check_case(sdn::ThreadPool & pool, SimdLevel level, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
+                float beta, DType at, DType bt, bool bias) {
+    std::mt19937 rng(static_cast<unsigned>(m * 131 + n * 17 + k + ta * 7 + tb * 3));
+    const int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 2;
+    Operand a = make_operand(static_cast<size_t>((ta ? k : m) * lda), at, rng);
+    Operand b = make_operand(static_cast<size_t>((tb ? n : k) * ldb), bt, rng);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    std::vector<float> c0(static_cast<size_t>(m * ldc)), bias_n(n), bias_m(m);
+    for (auto & x : c0) x = dist(rng);
+    for (auto & x : bias_n) x = dist(rng);
+    for (auto & x : bias_m) x = dist(rng);
+    std::vector<float> c = c0;
+    if (beta == 0.0f)
+        for (auto & x : c) x = std::numeric_limits<float>::quiet_NaN();
+    sdn::cpu::GemmArgs g;
+    g.trans_a = ta;
+    g.trans_b = tb;
+    g.m = m;
+    g.n = n;
+    g.k = k;
+    g.alpha = alpha;
+    g.a = a.data();
+    g.a_type = at;
+    g.lda = lda;
+    g.b = b.data();
+    g.b_type = bt;
+    g.ldb = ldb;
+    g.beta = beta;
+    g.c = c.data();
+    g.ldc = ldc;
+    if (bias) {
+        g.bias_n = bias_n.data();
+        g.bias_m = bias_m.data();
+    }
+    sdn::cpu::gemm(pool, level, g);
+    double worst = 0;
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+            double s = 0;
+            for (int64_t kk = 0; kk < k; ++kk)
+                s += static_cast<double>(ta ? a.f[kk * lda + i] : a.f[i * lda + kk]) *
+                     static_cast<double>(tb ? b.f[j * ldb + kk] : b.f[kk * ldb + j]);
+            double ref = alpha * s + (beta == 0.0f ? 0.0 : beta * static_cast<double>(c0[i * ldc + j]));
+            if (bias) ref += bias_n[j] + bias_m[i];
+            const double d = std::fabs(ref - c[i * ldc + j]);
+            if (!(d <= worst)) worst = d;
+        }
+    // padding columns of C must be untouched
+    bool pad_ok = true;
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = n; j < ldc; ++j) {
+            const float v = c[i * ldc + j];
+            if (beta == 0.0f ? !std::isnan(v) : v != c0[i * ldc + j]) pad_ok = false;
+        }
+    const double tol = 2e-6 * std::sqrt(static_cast<double>(k) + 1) * 4 + 1e-6;
+    CHECK_MSG(worst <= tol && pad_ok,
+              std::string(sdn::simd_level_name(level)) + " m=" + std::to_string(m) + " n=" + std::to_string(n) +
+                  " k=" + std::to_string(k) + " ta=" + std::to_string(ta) + " tb=" + std::to_string(tb) + " A=" +
+                  sdn::cpu::dtype_name(at) + " B=" + sdn::cpu::dtype_name(bt) + " max err " + std::to_string(worst) +
+                  (pad_ok ? "" : " (wrote outside C)"));
+}
+
+}  // namespace
+
+TEST(cpu_gemm_packed_matches_double_reference_every_level) {
+    sdn::ThreadPool pool(2);
+    const int64_t sizes[][3] = {{1, 1, 1}, {7, 13, 5}, {15, 33, 17}, {29, 65, 300}, {43, 31, 513}, {3, 257, 31}, {100, 1, 9}};
+    for (SimdLevel level : levels())
+        for (const auto & s : sizes)
+            for (int ta = 0; ta < 2; ++ta)
+                for (int tb = 0; tb < 2; ++tb) {
+                    check_case(pool, level, ta, tb, s[0], s[1], s[2], 1.0f, 0.0f, DType::F32, DType::F32, false);
+                    check_case(pool, level, ta, tb, s[0], s[1], s[2], 0.5f, 0.25f, DType::F32, DType::F32, true);
+                }
+}
+
+TEST(cpu_gemm_half_operands_widened_while_packing) {
+    sdn::ThreadPool pool(2);
+    for (SimdLevel level : levels())
+        for (DType t : {DType::F16, DType::BF16})
+            for (int tb = 0; tb < 2; ++tb) {
+                check_case(pool, level, false, tb, 37, 45, 70, 1.0f, 0.0f, DType::F32, t, true);
+                check_case(pool, level, tb, false, 37, 45, 70, 1.0f, 1.0f, t, DType::F32, false);
+                check_case(pool, level, false, tb, 16, 33, 19, 1.0f, 0.0f, t, t, false);
+            }
+}
+
+TEST(cpu_gemm_larger_blocks_and_threads) {
+    // several KC blocks, MC blocks and N blocks; 3 threads so blocks do not split evenly
+    sdn::ThreadPool pool(3);
+    for (SimdLevel level : levels()) {
+        check_case(pool, level, false, false, 301, 157, 700, 1.0f, 0.0f, DType::F32, DType::F32, false);
+        check_case(pool, level, true, true, 190, 70, 530, -1.5f, 0.5f, DType::F32, DType::F32, true);
+    }
+}
+
+TEST(cpu_gemm_rejects_bad_arguments) {
+    sdn::ThreadPool pool(1);
+    std::vector<float> a(16), b(16), c(16);
+    sdn::cpu::GemmArgs g;
+    g.m = g.n = g.k = 4;
+    g.a = a.data();
+    g.b = b.data();
+    g.c = c.data();
+    g.lda = 3;
+    g.ldb = g.ldc = 4;
+    bool threw = false;
+    try {
+        sdn::cpu::gemm(pool, SimdLevel::Portable, g);
+    } catch (const sdn::Error & e) {
+        threw = e.status() == SDN_ERR_INVALID_ARGUMENT;
+    }
+    CHECK(threw);
+}
