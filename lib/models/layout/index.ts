@@ -1,0 +1,3 @@
+export * from "./diffusers.js";
+export * from "./hf_cache.js";
+export * from "./source.js";
