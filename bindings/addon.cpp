@@ -7,6 +7,8 @@
 
 #include "addon_data.h"
 #include "context_wrap.h"
+#include "model_wrap.h"
+#include "weight_file_wrap.h"
 #include "errors.h"
 #include "sd_native.h"
 
@@ -41,6 +43,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     exports.Set("version", Napi::Function::New(env, Version, "version"));
     exports.Set("backendInfoJson", Napi::Function::New(env, BackendInfoJson, "backendInfoJson"));
     ContextWrap::Init(env, exports);
+    WeightFileWrap::Init(env, exports);
+    WeightMapWrap::Init(env, exports);
+    ModelWrap::Init(env, exports);
     return exports;
 }
 

@@ -8,6 +8,9 @@ namespace sdn_binding {
 
 struct AddonData {
     Napi::FunctionReference context_constructor;
+    Napi::FunctionReference weight_file_constructor;
+    Napi::FunctionReference weight_map_constructor;
+    Napi::FunctionReference model_constructor;
 };
 
 inline AddonData & addon_data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }

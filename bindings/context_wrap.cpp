@@ -4,6 +4,8 @@
 
 #include "addon_data.h"
 #include "errors.h"
+#include "model_wrap.h"
+#include "weight_file_wrap.h"
 #include "promise_worker.h"
 
 namespace sdn_binding {
@@ -19,6 +21,7 @@ void ContextWrap::Init(Napi::Env env, Napi::Object exports) {
     Napi::Function ctor = DefineClass(env, "NativeContext",
                                       {
                                           InstanceMethod<&ContextWrap::Gemm>("gemm"),
+                                          InstanceMethod<&ContextWrap::CreateModel>("createModel"),
                                           InstanceMethod<&ContextWrap::MeasureGemmPeak>("measureGemmPeak"),
                                           InstanceMethod<&ContextWrap::Abort>("abort"),
                                           InstanceMethod<&ContextWrap::Dispose>("dispose"),
@@ -52,8 +55,29 @@ ContextWrap::~ContextWrap() {
     ctx_ = nullptr;
 }
 
+bool ContextWrap::IsInstance(Napi::Env env, Napi::Value v) {
+    return v.IsObject() && v.As<Napi::Object>().InstanceOf(addon_data(env).context_constructor.Value());
+}
+
+void ContextWrap::WhenIdle(std::function<void()> fn) {
+    if (busy_) after_op_.push_back(std::move(fn));
+    else fn();
+}
+
+Napi::Value ContextWrap::RunOp(Napi::Env env, const char * name, Napi::Value progress, const std::vector<Napi::Value> & keep,
+                               PromiseWorker::Work work, PromiseWorker::Resolve resolve) {
+    if (!begin_op(env)) return env.Undefined();
+    auto op = prepare_op(env, progress);
+    for (const auto & v : keep) op->keep_alive.push_back(Napi::Persistent(v));
+    return PromiseWorker::Start(env, name, std::move(work), std::move(resolve), [this, op] { end_op(op); });
+}
+
 void ContextWrap::release_native(Napi::Env env) {
     if (ctx_ == nullptr) return;
+    // Models hold pointers into the context: free them first.
+    std::set<ModelWrap *> models;
+    models.swap(models_);
+    for (ModelWrap * m : models) m->ReleaseNative(env);
     sdn_context_free(ctx_);
     ctx_ = nullptr;
     if (reported_bytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(env, -reported_bytes_);
@@ -120,6 +144,9 @@ void ContextWrap::end_op(const std::shared_ptr<RunningOp> & op) {
     if (op->has_progress) op->progress.Release();
     op->keep_alive.clear();
     busy_ = false;
+    std::vector<std::function<void()>> hooks;
+    hooks.swap(after_op_);
+    for (auto & h : hooks) h();
     if (dispose_pending_) release_native(Env());
     Unref();
 }
@@ -195,6 +222,34 @@ Napi::Value ContextWrap::Gemm(const Napi::CallbackInfo & info) {
         env, "sd-native gemm",
         [=](sdn_error & err) { return sdn_gemm_f32(ctx, ta, tb, m, n, k, alpha, ap, lda, bp, ldb, beta, cp, ldc, &err); },
         nullptr, [this, op] { end_op(op); });
+}
+
+// createModel(kind: 0..3, configJson: string, weightMap: NativeWeightMap) -> Promise<NativeModel>
+Napi::Value ContextWrap::CreateModel(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsString() || !WeightMapWrap::IsInstance(env, info[2])) {
+        make_argument_error(env, "createModel(kind: number, configJson: string, weights: NativeWeightMap)").ThrowAsJavaScriptException();
+        return env.Undefined();
+    }
+    const int kind = info[0].As<Napi::Number>().Int32Value();
+    auto config = std::make_shared<std::string>(info[1].As<Napi::String>().Utf8Value());
+    sdn_weight_map * map = WeightMapWrap::Unwrap(info[2].As<Napi::Object>())->native();
+    if (map == nullptr) {
+        make_argument_error(env, "createModel: the weight map has been disposed").ThrowAsJavaScriptException();
+        return env.Undefined();
+    }
+    sdn_context * ctx = ctx_;
+    auto holder = std::make_shared<sdn_model *>(nullptr);
+    return RunOp(
+        env, "sd-native createModel", env.Undefined(), {info[2]},
+        [=](sdn_error & err) {
+            return sdn_model_create(ctx, static_cast<sdn_model_kind>(kind), config->c_str(), map, holder.get(), &err);
+        },
+        [holder, this](Napi::Env e) -> Napi::Value {
+            sdn_model * m = *holder;
+            *holder = nullptr;
+            return ModelWrap::NewInstance(e, Value(), m);
+        });
 }
 
 // measureGemmPeak(size, seconds) -> Promise<number> (GFLOP/s)

@@ -6,11 +6,17 @@
 #include <napi.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <set>
+#include <vector>
 
+#include "promise_worker.h"
 #include "sd_native.h"
 
 namespace sdn_binding {
+
+class ModelWrap;
 
 class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
 public:
@@ -18,10 +24,27 @@ public:
     explicit ContextWrap(const Napi::CallbackInfo & info);
     ~ContextWrap() override;
 
+    static bool IsInstance(Napi::Env env, Napi::Value v);
+    sdn_context * native() const { return ctx_; }
+
+    // Runs `work` as this context's one running operation (throws a JS error and returns undefined when the
+    // context is disposed or busy). `keep` values stay referenced until the op finishes; `progress` may be a
+    // function called with (step, total) on the JS thread.
+    Napi::Value RunOp(Napi::Env env, const char * name, Napi::Value progress, const std::vector<Napi::Value> & keep,
+                      PromiseWorker::Work work, PromiseWorker::Resolve resolve);
+
+    // Models built on this context are freed before it (and marked disposed).
+    void RegisterModel(ModelWrap * m) { models_.insert(m); }
+    void UnregisterModel(ModelWrap * m) { models_.erase(m); }
+    bool busy() const { return busy_; }
+    // Runs `fn` now when idle, or right after the running operation finishes.
+    void WhenIdle(std::function<void()> fn);
+
 private:
     struct RunningOp;
 
     Napi::Value Gemm(const Napi::CallbackInfo & info);
+    Napi::Value CreateModel(const Napi::CallbackInfo & info);
     Napi::Value MeasureGemmPeak(const Napi::CallbackInfo & info);
     Napi::Value Abort(const Napi::CallbackInfo & info);
     Napi::Value Dispose(const Napi::CallbackInfo & info);
@@ -47,6 +70,8 @@ private:
     bool dispose_pending_ = false;
     std::atomic<int> abort_requested_{0};
     int64_t reported_bytes_ = 0;
+    std::set<ModelWrap *> models_;
+    std::vector<std::function<void()>> after_op_;
 };
 
 // createContext(options) -> Promise<NativeContext>

@@ -314,6 +314,15 @@ SDN_API size_t sdn_model_unused_tensor_count(const sdn_model * model);
 SDN_API const char * sdn_model_unused_tensor(const sdn_model * model, size_t index);
 /** Bytes of the model's activation arena (sized by the largest forward so far). */
 SDN_API size_t sdn_model_workspace_bytes(const sdn_model * model);
+/**
+ * The model's dimensions as JSON (what callers need to size buffers): text encoder {hidden, layers,
+ * maxPositions, vocabSize}; vision encoder {hidden, layers, tokens, imageSize, channels, projectionDim};
+ * unet {inChannels, outChannels, crossAttentionDim, numClassEmbeds}; vae {inChannels, outChannels,
+ * latentChannels, downscale, scalingFactor}; all with "kind" and "unusedTensors". Buffer protocol as
+ * sdn_backend_info_json.
+ */
+SDN_API sdn_status sdn_model_info_json(const sdn_model * model, char * buffer, size_t capacity, size_t * required,
+                                       sdn_error * err);
 
 /**
  * CLIP text encoder. ids [batch, seq] (seq <= max_position_embeddings). Outputs (host, NULL to skip):

@@ -2,12 +2,14 @@
 #include "api/weight_file_internal.h"
 #include "core/context.h"
 #include "core/error.h"
+#include "core/json_writer.h"
 #include "models/autoencoder_kl.h"
 #include "models/clip_text_encoder.h"
 #include "models/clip_vision_encoder.h"
 #include "models/configs.h"
 #include "models/unet2d_condition.h"
 
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -108,6 +110,53 @@ const char * sdn_model_unused_tensor(const sdn_model * model, size_t index) {
 }
 
 size_t sdn_model_workspace_bytes(const sdn_model * model) { return model != nullptr && model->net ? model->net->arena_bytes() : 0; }
+
+sdn_status sdn_model_info_json(const sdn_model * model, char * buffer, size_t capacity, size_t * required, sdn_error * err) {
+    return guarded(err, [&] {
+        require(model != nullptr && model->net, SDN_ERR_INVALID_ARGUMENT, "sdn_model_info_json: model is NULL");
+        JsonWriter w;
+        w.begin_object();
+        switch (model->kind) {
+            case SDN_MODEL_TEXT_ENCODER: {
+                const auto & c = static_cast<const ClipTextEncoder &>(*model->net).config();
+                w.field("kind", "text_encoder").field("hidden", c.hidden).field("layers", c.layers);
+                w.field("maxPositions", c.max_positions).field("vocabSize", c.vocab_size);
+                break;
+            }
+            case SDN_MODEL_VISION_ENCODER: {
+                const auto & net = static_cast<const ClipVisionEncoder &>(*model->net);
+                const auto & c = net.config();
+                w.field("kind", "vision_encoder").field("hidden", c.hidden).field("layers", c.layers);
+                w.field("tokens", net.tokens()).field("imageSize", c.image_size).field("channels", c.channels);
+                w.field("projectionDim", c.projection_dim);
+                break;
+            }
+            case SDN_MODEL_UNET: {
+                const auto & c = static_cast<const UNet2DCondition &>(*model->net).config();
+                w.field("kind", "unet").field("inChannels", c.in_channels).field("outChannels", c.out_channels);
+                w.field("crossAttentionDim", c.cross_attention_dim).field("numClassEmbeds", c.num_class_embeds);
+                break;
+            }
+            case SDN_MODEL_VAE: {
+                const auto & net = static_cast<const AutoencoderKL &>(*model->net);
+                const auto & c = net.config();
+                w.field("kind", "vae").field("inChannels", c.in_channels).field("outChannels", c.out_channels);
+                w.field("latentChannels", c.latent_channels).field("downscale", net.downscale());
+                w.field("scalingFactor", c.scaling_factor);
+                break;
+            }
+        }
+        w.key("unusedTensors").begin_array();
+        for (const auto & n : model->net->unused_tensors()) w.value(n);
+        w.end_array();
+        w.end_object();
+        const std::string & json = w.str();
+        if (required != nullptr) *required = json.size() + 1;
+        require(buffer != nullptr && capacity >= json.size() + 1, SDN_ERR_INVALID_ARGUMENT,
+                "sdn_model_info_json: buffer too small (need " + std::to_string(json.size() + 1) + " bytes)");
+        std::memcpy(buffer, json.c_str(), json.size() + 1);
+    });
+}
 
 sdn_status sdn_text_encoder_forward(sdn_model * model, const int32_t * ids, int64_t batch, int64_t seq, int clip_skip,
                                     float * embeds, float * pooled, float * hidden_states, sdn_error * err) {

@@ -210,7 +210,7 @@ VaeConfig parse_vae_config(const JsonValue & j) {
     c.layers_per_block = get_int(j, "layers_per_block", c.layers_per_block);
     c.norm_num_groups = get_int(j, "norm_num_groups", c.norm_num_groups);
     c.block_out_channels = get_int_list(j, "block_out_channels", c.block_out_channels);
-    c.scaling_factor = static_cast<float>(get_num(j, "scaling_factor", c.scaling_factor));
+    c.scaling_factor = get_num(j, "scaling_factor", c.scaling_factor);
     for (const auto & t : get_str_list(j, "down_block_types", {"DownEncoderBlock2D"}))
         expect_value(t == "DownEncoderBlock2D", "down_block_types", t);
     for (const auto & t : get_str_list(j, "up_block_types", {"UpDecoderBlock2D"})) expect_value(t == "UpDecoderBlock2D", "up_block_types", t);

@@ -49,7 +49,7 @@ struct UNetConfig {
 struct VaeConfig {
     int64_t in_channels = 3, out_channels = 3, latent_channels = 4, layers_per_block = 1, norm_num_groups = 32;
     std::vector<int64_t> block_out_channels{64};
-    float scaling_factor = 0.18215f;
+    double scaling_factor = 0.18215;
 };
 
 ClipTextConfig parse_clip_text_config(const io::JsonValue & j);
