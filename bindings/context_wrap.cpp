@@ -67,8 +67,11 @@ void ContextWrap::WhenIdle(std::function<void()> fn) {
 Napi::Value ContextWrap::RunOp(Napi::Env env, const char * name, Napi::Value progress, const std::vector<Napi::Value> & keep,
                                PromiseWorker::Work work, PromiseWorker::Resolve resolve) {
     if (!begin_op(env)) return env.Undefined();
+    std::vector<Napi::Reference<Napi::Value>> refs;
+    for (const auto & v : keep)
+        if (v.IsObject()) refs.push_back(Napi::Persistent(v));  // references exist for objects only
     auto op = prepare_op(env, progress);
-    for (const auto & v : keep) op->keep_alive.push_back(Napi::Persistent(v));
+    for (auto & r : refs) op->keep_alive.push_back(std::move(r));
     return PromiseWorker::Start(env, name, std::move(work), std::move(resolve), [this, op] { end_op(op); });
 }
 

@@ -82,13 +82,21 @@ export class Context implements AsyncDisposable {
     return this.#native === null;
   }
 
+  /** @internal the native handle (throws DisposedError after dispose). */
+  nativeHandle(): NativeContextHandle {
+    return this.#handle();
+  }
+
   #handle(): NativeContextHandle {
     if (!this.#native) throw new DisposedError("Context");
     return this.#native;
   }
 
-  /** Runs `fn` after every earlier operation on this context, honouring `signal`. */
-  protected run<T>(signal: AbortSignal | undefined, fn: (native: NativeContextHandle) => Promise<T>): Promise<T> {
+  /**
+   * @internal Runs `fn` after every earlier operation on this context, honouring `signal` (components and
+   * pipelines queue their native calls through this).
+   */
+  run<T>(signal: AbortSignal | undefined, fn: (native: NativeContextHandle) => Promise<T>): Promise<T> {
     const native = this.#handle();
     if (signal?.aborted) return Promise.reject(new AbortError("aborted before start", { cause: signal.reason }));
     this.#pending++;

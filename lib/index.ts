@@ -17,3 +17,15 @@ import { loadNative } from "./native.js";
 export function nativeVersion(): string {
   return loadNative().version();
 }
+
+export * from "./tensor.js";
+export { WeightFile, openWeightFile, writeSafetensors } from "./weights.js";
+export type { TensorToWrite, WeightDType, WeightTensorInfo } from "./weights.js";
+export * from "./components/index.js";
+export * from "./tokenizer/index.js";
+export * from "./schedulers/index.js";
+export * from "./rng/index.js";
+export * from "./models/index.js";
+// Names exported by two modules above: these are the public ones.
+export type { PredictionType } from "./schedulers/index.js";
+export { numel } from "./tensor.js";

@@ -23,7 +23,47 @@ export interface NativeContextHandle {
     onProgress?: (step: number, total: number) => void,
   ): Promise<void>;
   measureGemmPeak(size: number, seconds: number): Promise<number>;
+  createModel(kind: number, configJson: string, weights: NativeWeightMapHandle): Promise<NativeModelHandle>;
   abort(): void;
+  dispose(): void;
+}
+
+export interface NativeTensorListing {
+  name: string;
+  dtype: string;
+  shape: number[];
+  nbytes: number;
+}
+
+export interface NativeWeightFileHandle {
+  readonly format: "safetensors" | "torch" | null;
+  readonly count: number;
+  tensors(): NativeTensorListing[];
+  read(name: string): Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
+  metadata(): string;
+  dispose(): void;
+}
+
+export interface NativeWeightMapHandle {
+  readonly count: number;
+  add(name: string, file: NativeWeightFileHandle, tensor: string, rowBegin?: number, rowEnd?: number): void;
+  dispose(): void;
+}
+
+type Progress = ((step: number, total: number) => void) | undefined;
+type F32 = Float32Array | null | undefined;
+
+export interface NativeModelHandle {
+  readonly disposed: boolean;
+  info(): Record<string, unknown> & { kind: string; unusedTensors: string[] };
+  textEncoder(ids: Int32Array, batch: number, seq: number, clipSkip: number, embeds: F32, pooled: F32, hidden: F32, onProgress?: Progress): Promise<void>;
+  visionEncoder(pixels: Float32Array, batch: number, imageEmbeds: F32, pooled: F32, last: F32, hidden: F32, onProgress?: Progress): Promise<void>;
+  unet(
+    sample: Float32Array, batch: number, height: number, width: number, timesteps: Float32Array, context: Float32Array,
+    contextLength: number, classLabels: Int32Array | null, out: Float32Array, onProgress?: Progress,
+  ): Promise<void>;
+  vaeEncode(x: Float32Array, batch: number, height: number, width: number, moments: Float32Array, onProgress?: Progress): Promise<void>;
+  vaeDecode(z: Float32Array, batch: number, height: number, width: number, image: Float32Array, onProgress?: Progress): Promise<void>;
   dispose(): void;
 }
 
@@ -36,6 +76,13 @@ export interface NativeAddon {
     deviceIndex?: number;
     allowFallback?: boolean;
   }): Promise<NativeContextHandle>;
+  openWeightFile(path: string): Promise<NativeWeightFileHandle>;
+  writeSafetensors(
+    path: string,
+    tensors: Array<{ name: string; dtype: string; shape: number[]; data: ArrayBufferView }>,
+    metadata?: Record<string, string>,
+  ): Promise<void>;
+  NativeWeightMap: new () => NativeWeightMapHandle;
 }
 
 /** The package root (the folder holding package.json), from dist/ or lib/. */
