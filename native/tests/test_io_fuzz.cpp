@@ -166,7 +166,7 @@ Bytes make_safetensors_seed() {
 }
 
 const std::string kJsonTokens = "{}[]\":,0123456789-.eE \\u\x7f\xc3";
-const std::string kPickleTokens = std::string("().0125NJKMXqhjrcRbtsuae}])\x80\x85\x86\x87\x88\x89\x8a\x8c\x93\x94\x95QG", 42);
+const std::string kPickleTokens = "().0125NJKMXqhjrcRbtsuae}])\x80\x85\x86\x87\x88\x89\x8a\x8c\x93\x94\x95QG";
 
 std::vector<Bytes> torch_seeds(std::vector<std::string> * pickles) {
     std::vector<float> a(12);

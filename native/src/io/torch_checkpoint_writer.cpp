@@ -128,8 +128,6 @@ std::string torch_state_dict_pickle(const std::vector<TensorSpec> & specs, const
     validate_specs(specs);
     PickleBuilder p(o.protocol);
     p.proto();
-    uint32_t memo = 0;  // only used for the dict puts below in protocol 2 (globals keep their own numbering)
-    (void)memo;
     auto open_dict = [&] {
         if (o.ordered_dict) {
             p.global("collections", "OrderedDict");
