@@ -101,7 +101,9 @@ ModelWrap::~ModelWrap() {
     }
 }
 
-void ModelWrap::ReleaseNative(Napi::Env) {
+void ModelWrap::ReleaseNative(Napi::Env env) {
+    if (reported_bytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(env, -reported_bytes_);
+    reported_bytes_ = 0;
     sdn_model_free(model_);
     model_ = nullptr;
     context_ = nullptr;
@@ -113,6 +115,17 @@ bool ModelWrap::usable(Napi::Env env) {
     e.Set("code", Napi::String::New(env, "ERR_DISPOSED"));
     e.ThrowAsJavaScriptException();
     return false;
+}
+
+void ModelWrap::update_memory(Napi::Env env) {
+    const int64_t now = model_ != nullptr ? static_cast<int64_t>(sdn_model_workspace_bytes(model_)) : 0;
+    if (now != reported_bytes_) Napi::MemoryManagement::AdjustExternalMemory(env, now - reported_bytes_);
+    reported_bytes_ = now;
+}
+
+Napi::Value ModelWrap::resolve_after_forward(Napi::Env env) {
+    update_memory(env);
+    return env.Undefined();
 }
 
 double ModelWrap::dim(const char * key) const {
@@ -143,7 +156,7 @@ Napi::Value ModelWrap::TextEncoder(const Napi::CallbackInfo & info) {
     for (size_t i = 4; i < 7 && i < info.Length(); ++i) keep.push_back(info[i]);
     return context_->RunOp(env, "sd-native textEncoder", info.Length() > 7 ? info[7] : env.Undefined(), keep,
                            [=](sdn_error & err) { return sdn_text_encoder_forward(m, ids, B, S, clip_skip, embeds, pooled, hidden, &err); },
-                           nullptr);
+                           [this](Napi::Env e) { return resolve_after_forward(e); });
 }
 
 // visionEncoder(pixels: Float32Array, batch, imageEmbeds?, pooled?, lastHiddenState?, hiddenStates?, onProgress?)
@@ -166,7 +179,7 @@ Napi::Value ModelWrap::VisionEncoder(const Napi::CallbackInfo & info) {
     for (size_t i = 2; i < 6 && i < info.Length(); ++i) keep.push_back(info[i]);
     return context_->RunOp(env, "sd-native visionEncoder", info.Length() > 6 ? info[6] : env.Undefined(), keep,
                            [=](sdn_error & err) { return sdn_vision_encoder_forward(m, pixels, B, embeds, pooled, last, hidden, &err); },
-                           nullptr);
+                           [this](Napi::Env e) { return resolve_after_forward(e); });
 }
 
 // unet(sample, batch, height, width, timesteps: Float32Array, context: Float32Array, contextLen, classLabels: Int32Array|null, out, onProgress?)
@@ -190,7 +203,7 @@ Napi::Value ModelWrap::Unet(const Napi::CallbackInfo & info) {
     std::vector<Napi::Value> keep = {info[0], info[4], info[5], info[7], info[8], Value()};
     return context_->RunOp(env, "sd-native unet", info.Length() > 9 ? info[9] : env.Undefined(), keep,
                            [=](sdn_error & err) { return sdn_unet_forward(m, sample, B, H, W, timesteps, ctx, S, labels, out, &err); },
-                           nullptr);
+                           [this](Napi::Env e) { return resolve_after_forward(e); });
 }
 
 // vaeEncode(x, batch, height, width, moments, onProgress?)
@@ -208,7 +221,8 @@ Napi::Value ModelWrap::VaeEncode(const Napi::CallbackInfo & info) {
         return env.Undefined();
     sdn_model * m = model_;
     return context_->RunOp(env, "sd-native vaeEncode", info.Length() > 5 ? info[5] : env.Undefined(), {info[0], info[4], Value()},
-                           [=](sdn_error & err) { return sdn_vae_encode(m, x, B, H, W, moments, &err); }, nullptr);
+                           [=](sdn_error & err) { return sdn_vae_encode(m, x, B, H, W, moments, &err); },
+                           [this](Napi::Env e) { return resolve_after_forward(e); });
 }
 
 // vaeDecode(z, batch, height, width, image, onProgress?)
@@ -225,13 +239,16 @@ Napi::Value ModelWrap::VaeDecode(const Napi::CallbackInfo & info) {
         return env.Undefined();
     sdn_model * m = model_;
     return context_->RunOp(env, "sd-native vaeDecode", info.Length() > 5 ? info[5] : env.Undefined(), {info[0], info[4], Value()},
-                           [=](sdn_error & err) { return sdn_vae_decode(m, z, B, H, W, image, &err); }, nullptr);
+                           [=](sdn_error & err) { return sdn_vae_decode(m, z, B, H, W, image, &err); },
+                           [this](Napi::Env e) { return resolve_after_forward(e); });
 }
 
 Napi::Value ModelWrap::Dispose(const Napi::CallbackInfo & info) {
     if (model_ == nullptr || context_ == nullptr) return info.Env().Undefined();
     ContextWrap * ctx = context_;
     sdn_model * m = model_;
+    if (reported_bytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -reported_bytes_);
+    reported_bytes_ = 0;
     model_ = nullptr;  // no new ops from now on
     context_ = nullptr;
     ctx->UnregisterModel(this);

@@ -31,6 +31,10 @@ private:
     Napi::Value GetDisposed(const Napi::CallbackInfo & info);
 
     bool usable(Napi::Env env);
+    // Reports the model's native memory (activation arena) to V8 after each forward.
+    void update_memory(Napi::Env env);
+    Napi::Value resolve_after_forward(Napi::Env env);
+    int64_t reported_bytes_ = 0;
     double dim(const char * key) const;
 
     sdn_model * model_ = nullptr;
