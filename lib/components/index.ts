@@ -19,3 +19,5 @@ export {
   wrapNetwork,
 } from "./load.js";
 export type { ComponentFolderOptions, NetworkKind, WeightSource } from "./load.js";
+export { loadSingleFile } from "./single-file.js";
+export type { SingleFileComponents } from "./single-file.js";

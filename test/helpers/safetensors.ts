@@ -53,9 +53,16 @@ export function readSafetensors(path: string): Map<string, GoldenTensor> {
   return out;
 }
 
-/** Raw float32 view of an F32 tensor (exact bits, no widening). */
+const fileCache = new Map<string, Buffer>();
+
+/** Raw float32 view of an F32 tensor (exact bits, no widening). Files are read once and cached. */
 export function readF32Exact(path: string, name: string): Float32Array {
-  const buf = readFileSync(path);
+  let buf = fileCache.get(path);
+  if (!buf) {
+    buf = readFileSync(path);
+    if (fileCache.size > 32) fileCache.clear();
+    fileCache.set(path, buf);
+  }
   const headerLen = Number(buf.readBigUInt64LE(0));
   const header = JSON.parse(buf.subarray(8, 8 + headerLen).toString("utf8"));
   const info = header[name];
