@@ -125,6 +125,11 @@ SDN_API const char * sdn_context_fallback_reason(const sdn_context * ctx);
 /** Bytes of host memory the context holds (thread pool, arenas, caches); bindings report it to their GC. */
 SDN_API size_t sdn_context_host_memory(const sdn_context * ctx);
 
+/** Floating-point operations of the matrix ops (GEMM/linear, convolution, attention; 2 per multiply-add) run
+ *  on this context since creation or the last reset: divide by time for achieved FLOP/s. */
+SDN_API double sdn_context_flops(const sdn_context * ctx);
+SDN_API void sdn_context_reset_flops(sdn_context * ctx);
+
 /** Set (or clear with NULL) the progress callback. Called on the thread that runs the operation. */
 SDN_API void sdn_context_set_progress_callback(sdn_context * ctx, sdn_progress_callback cb, void * user_data);
 /** Set (or clear with NULL) the abort callback. Polled on the thread that runs the operation. */

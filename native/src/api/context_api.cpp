@@ -64,6 +64,12 @@ size_t sdn_context_host_memory(const sdn_context * ctx) {
     return bytes;
 }
 
+double sdn_context_flops(const sdn_context * ctx) { return ctx != nullptr && ctx->backend ? ctx->backend->flops() : 0.0; }
+
+void sdn_context_reset_flops(sdn_context * ctx) {
+    if (ctx != nullptr && ctx->backend) ctx->backend->reset_flops();
+}
+
 void sdn_context_set_progress_callback(sdn_context * ctx, sdn_progress_callback cb, void * user_data) {
     if (ctx == nullptr) return;
     ctx->control.progress = cb;

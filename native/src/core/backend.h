@@ -6,6 +6,7 @@
 #include "core/tensor.h"
 #include "sd_native.h"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -116,6 +117,21 @@ public:
                                     float downscale_freq_shift, float * y) = 0;
     // y[i] = x[i] for n floats (backend to backend)
     virtual void copy(const float * x, float * y, int64_t n) = 0;
+
+    // Floating-point operations of the matrix ops (linear, conv2d, attention) run so far: what benchmarks
+    // divide by time. Counted by the ops themselves (2 per multiply-add).
+    double flops() const { return flops_.load(std::memory_order_relaxed); }
+    void reset_flops() { flops_.store(0.0, std::memory_order_relaxed); }
+
+protected:
+    void count_flops(double f) {
+        double cur = flops_.load(std::memory_order_relaxed);
+        while (!flops_.compare_exchange_weak(cur, cur + f, std::memory_order_relaxed)) {
+        }
+    }
+
+private:
+    std::atomic<double> flops_{0.0};
 };
 
 // Validates shapes and strides of a GEMM call (same rules for every backend). Throws Error.

@@ -91,6 +91,7 @@ public:
     void linear(const float * x, int64_t rows, int64_t in, const Weight & w, const Weight * bias, float * y,
                 const float * residual, const ExecControl & ctl) override {
         const int64_t out = w.shape[0];
+        count_flops(2.0 * static_cast<double>(rows) * static_cast<double>(in) * static_cast<double>(out));
         cpu::GemmArgs g;
         g.m = rows;
         g.n = out;
@@ -115,6 +116,11 @@ public:
     void conv2d(const float * x, int64_t batch, int64_t in_c, int64_t h, int64_t w, const Weight & weight,
                 const Weight * bias, int64_t stride, int64_t pad, float * y, const float * residual,
                 const ExecControl & ctl) override {
+        {
+            const int64_t kh = weight.shape[2], kw = weight.shape[3];
+            const int64_t oh = cpu::conv2d_out_size(h, kh, stride, pad), ow = cpu::conv2d_out_size(w, kw, stride, pad);
+            count_flops(2.0 * static_cast<double>(batch * weight.shape[0] * oh * ow) * static_cast<double>(in_c * kh * kw));
+        }
         cpu::Conv2dArgs a;
         a.batch = batch;
         a.in_channels = in_c;
@@ -147,6 +153,8 @@ public:
     void attention(const AttnOperand & q, const AttnOperand & k, const AttnOperand & v, float * out, int64_t batch,
                    int64_t heads, int64_t nq, int64_t nk, int64_t head_dim, float scale, bool causal,
                    const ExecControl & ctl) override {
+        count_flops(4.0 * static_cast<double>(batch * heads) * static_cast<double>(nq) * static_cast<double>(nk) *
+                    static_cast<double>(head_dim));
         cpu::AttentionArgs a;
         a.batch = batch;
         a.heads = heads;
