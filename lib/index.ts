@@ -29,3 +29,6 @@ export * from "./models/index.js";
 // Names exported by two modules above: these are the public ones.
 export type { PredictionType } from "./schedulers/index.js";
 export { numel } from "./tensor.js";
+export * from "./images/index.js";
+export * from "./safety/index.js";
+export * from "./pipelines/index.js";
