@@ -69,6 +69,11 @@ export interface SchedulerConfig {
    * `_use_default_values`, they are not carried over when the scheduler is swapped for another class.
    */
   _use_default_values?: string[];
+  /**
+   * Fields of the source config this class does not take (diffusers keeps them as "hidden" config, so
+   * `OtherScheduler.from_config(this.config)` still sees e.g. a PNDM file's `clip_sample: false`).
+   */
+  _hidden?: Record<string, unknown>;
 }
 
 type Defaults = Partial<SchedulerConfig>;
@@ -301,12 +306,30 @@ export function resolveConfig(
       throw new InvalidArgumentError("scheduler config must be a JSON object (scheduler_config.json)");
     }
     const defaulted = Array.isArray(base["_use_default_values"]) ? (base["_use_default_values"] as unknown[]) : [];
+    const hidden: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(base)) {
       if (k in defaults && v !== undefined && !defaulted.includes(k)) {
         out[k] = checkValue(cls, k, v);
         given.add(k);
+      } else if (!(k in defaults) && !k.startsWith("_") && v !== undefined && !defaulted.includes(k)) {
+        hidden[k] = v;
       }
     }
+    // Hidden fields travel on (an earlier swap may have recorded some under `_hidden`).
+    const carried = base["_hidden"];
+    if (carried && typeof carried === "object" && !Array.isArray(carried)) {
+      for (const [k, v] of Object.entries(carried as Record<string, unknown>)) {
+        if (k in defaults) {
+          if (!given.has(k)) {
+            out[k] = checkValue(cls, k, v);
+            given.add(k);
+          }
+        } else if (!(k in hidden)) {
+          hidden[k] = v;
+        }
+      }
+    }
+    out["_hidden"] = hidden;
   }
   if (overrides !== undefined) {
     for (const [rawKey, v] of Object.entries(overrides)) {
@@ -371,5 +394,6 @@ export function publicConfig(cls: SchedulerClassName, cfg: SchedulerConfig): Rec
   const out: Record<string, unknown> = { _class_name: cls };
   for (const k of Object.keys(CLASS_DEFAULTS[cls])) out[k] = (cfg as unknown as Record<string, unknown>)[k];
   out["_use_default_values"] = [...(cfg._use_default_values ?? [])];
+  for (const [k, v] of Object.entries(cfg._hidden ?? {})) if (!(k in out)) out[k] = v;
   return out;
 }
