@@ -103,3 +103,23 @@ TEST(cpu_attention_rejects_bad_shapes) {
     }
     CHECK(threw);
 }
+
+namespace {
+int attn_abort_now(void *) { return 1; }
+}  // namespace
+
+TEST(cpu_attention_polls_the_abort_callback) {
+    sdn::ThreadPool pool(2);
+    std::vector<float> q(2 * 64 * 40, 0.5f), o(q.size());
+    sdn::ExecControl control;
+    control.abort_cb = attn_abort_now;
+    bool aborted = false;
+    try {
+        sdn::cpu::attention(pool, sdn::best_simd_level(sdn::detect_cpu_features()),
+                            sdn::cpu::attention_args(AttnLayout::BHSD, 1, 2, 64, 64, 40, q.data(), q.data(), q.data(), o.data(), 1.0f, false),
+                            &control);
+    } catch (const sdn::Error & e) {
+        aborted = e.status() == SDN_ERR_ABORTED;
+    }
+    CHECK(aborted);
+}

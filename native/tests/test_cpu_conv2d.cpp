@@ -125,3 +125,63 @@ TEST(cpu_conv2d_rejects_bad_shapes) {
     }
     CHECK(threw);
 }
+
+namespace {
+int conv_abort_now(void *) { return 1; }
+}  // namespace
+
+TEST(cpu_conv2d_polls_the_abort_callback) {
+    sdn::ThreadPool pool(2);
+    std::vector<float> x(2 * 8 * 16 * 16, 1.0f), w(8 * 8 * 9, 1.0f), y(2 * 8 * 16 * 16);
+    sdn::cpu::Conv2dArgs a;
+    a.batch = 2;
+    a.in_channels = 8;
+    a.in_h = a.in_w = 16;
+    a.out_channels = 8;
+    a.input = x.data();
+    a.weight = w.data();
+    a.output = y.data();
+    sdn::ExecControl control;
+    control.abort_cb = conv_abort_now;
+    bool aborted = false;
+    try {
+        sdn::cpu::conv2d(pool, sdn::best_simd_level(sdn::detect_cpu_features()), a, &control);
+    } catch (const sdn::Error & e) {
+        aborted = e.status() == SDN_ERR_ABORTED;
+    }
+    CHECK(aborted);
+}
+
+TEST(cpu_conv2d_prepacked_weights_match_per_call_packing) {
+    sdn::ThreadPool pool(2);
+    for (SimdLevel level : levels())
+        for (DType wt : {DType::F32, DType::BF16}) {
+            const int64_t cin = 13, cout = 29, h = 10, w = 9;
+            std::mt19937 rng(9);
+            std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+            std::vector<float> x(static_cast<size_t>(2 * cin * h * w)), wf(static_cast<size_t>(cout * cin * 9)), b(cout);
+            std::vector<uint16_t> wh(wf.size());
+            for (auto & v : x) v = dist(rng);
+            for (size_t i = 0; i < wf.size(); ++i) wh[i] = sdn::f32_to_bf16(wf[i] = dist(rng));
+            for (auto & v : b) v = dist(rng);
+            std::vector<float> y1(static_cast<size_t>(2 * cout * h * w)), y2(y1.size(), std::nanf(""));
+            sdn::cpu::Conv2dArgs a;
+            a.batch = 2;
+            a.in_channels = cin;
+            a.in_h = h;
+            a.in_w = w;
+            a.out_channels = cout;
+            a.input = x.data();
+            a.weight = wt == DType::F32 ? static_cast<const void *>(wf.data()) : wh.data();
+            a.weight_type = wt;
+            a.bias = b.data();
+            a.output = y1.data();
+            sdn::cpu::conv2d(pool, level, a);
+            const auto packed = sdn::cpu::pack_conv2d_weights(pool, level, a.weight, wt, cout, cin, 3, 3);
+            a.weight = nullptr;
+            a.packed_weight = &packed;
+            a.output = y2.data();
+            sdn::cpu::conv2d(pool, level, a);
+            CHECK_MSG(y1 == y2, std::string(sdn::simd_level_name(level)) + " w=" + sdn::cpu::dtype_name(wt));
+        }
+}

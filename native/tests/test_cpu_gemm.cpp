@@ -169,3 +169,44 @@ TEST(cpu_gemm_rejects_bad_arguments) {
     }
     CHECK(threw);
 }
+
+TEST(cpu_gemm_prepacked_b_matches_per_call_packing) {
+    sdn::ThreadPool pool(2);
+    for (SimdLevel level : levels())
+        for (DType bt : {DType::F32, DType::F16}) {
+            const int64_t m = 45, n = 77, k = 530;  // two K blocks
+            std::mt19937 rng(5);
+            Operand a = make_operand(static_cast<size_t>(m * k), DType::F32, rng);
+            Operand w = make_operand(static_cast<size_t>(n * k), bt, rng);  // linear weight [n, k]
+            std::vector<float> bias(n, 0.25f), c1(static_cast<size_t>(m * n)), c2(c1.size(), std::nanf(""));
+            sdn::cpu::GemmArgs g;
+            g.m = m;
+            g.n = n;
+            g.k = k;
+            g.a = a.data();
+            g.lda = k;
+            g.b = w.data();
+            g.b_type = bt;
+            g.trans_b = true;
+            g.ldb = k;
+            g.c = c1.data();
+            g.ldc = n;
+            g.bias_n = bias.data();
+            sdn::cpu::gemm(pool, level, g);
+            const sdn::cpu::PackedMatrix packed = sdn::cpu::pack_gemm_b(pool, level, w.data(), bt, true, k, k, n);
+            sdn::cpu::GemmArgs gp = g;
+            gp.b = nullptr;
+            gp.packed_b = &packed;
+            gp.c = c2.data();
+            sdn::cpu::gemm(pool, level, gp);
+            CHECK_MSG(c1 == c2, std::string(sdn::simd_level_name(level)) + " B=" + sdn::cpu::dtype_name(bt));
+            gp.n = n - 1;  // shape mismatch
+            bool threw = false;
+            try {
+                sdn::cpu::gemm(pool, level, gp);
+            } catch (const sdn::Error & e) {
+                threw = e.status() == SDN_ERR_SHAPE;
+            }
+            CHECK(threw);
+        }
+}

@@ -78,10 +78,9 @@ void attention(ThreadPool & pool, SimdLevel level, const AttentionArgs & a, cons
     const int64_t bh = a.batch * a.heads;
     // Query chunks: enough tasks for the pool, each long enough that transposing K once per task is cheap.
     const int64_t want_tasks = 4 * static_cast<int64_t>(pool.size());
-    int64_t n_qc = std::max<int64_t>((a.nq + 511) / 512, (want_tasks + bh - 1) / bh);
+    int64_t n_qc = std::max<int64_t>((a.nq + 1023) / 1024, (want_tasks + bh - 1) / bh);
     int64_t chunk = (a.nq + n_qc - 1) / n_qc;
     chunk = std::max<int64_t>(chunk, std::min<int64_t>(a.nq, 16));
-    chunk = (chunk + 3) / 4 * 4;
     n_qc = (a.nq + chunk - 1) / chunk;
     pool.parallel_for(bh * n_qc, [&](int64_t t, int) {
         if (control != nullptr) control->poll("attention");

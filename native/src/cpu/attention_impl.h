@@ -1,11 +1,12 @@
 // Flash-style attention for one (batch, head, query range), written once against the SIMD traits and
 // instantiated per ISA by attention_<isa>.cpp (each in its own namespace, SDN_ATTN_NS).
 //
-// Per task: K of the head is transposed once into Kt [d][nk_pad] so that a block of scores is a small
-// GEMM with vector loads along keys. Queries go in groups of QR = 4 rows; keys in blocks of BK = KV * W.
-// For each (row group, key block): S = (scale q) Kt in QR x KV registers, then the online softmax in
-// float32 (running max m, running sum l, O rescaled by exp(m_old - m_new)), then O += P V in registers
-// (d in chunks of up to 4 vectors). O and P live in small L1 tiles; nothing of size Nq x Nk exists.
+// Per task: K of the head is transposed once into blocks Kt [nk/SK][d][SK] (SK = KV * W keys) so that
+// a tile of scores is a small GEMM with vector loads along keys. Queries go in groups of QR = 6 rows,
+// keys in softmax blocks of BK ~ 128. For each (row group, key block): S = (scale log2(e) q) Kt in
+// QR x KV registers per SK keys, then the online softmax in float32 in the log2 domain (running max m,
+// running sum l, O rescaled by 2^(m_old - m_new)), then O += P V in registers (d in chunks of up to 4
+// vectors). O and P live in small L1 tiles; nothing of size Nq x Nk exists.
 #pragma once
 
 #include "cpu/kernels.h"
@@ -15,13 +16,15 @@
 
 namespace sdn::cpu::SDN_ATTN_NS {
 
-constexpr int QR = 4;
+constexpr int QR = 6;
 
 template <class V, int KV>
 struct Attn {
     using R = typename V::R;
     static constexpr int W = V::W;
-    static constexpr int BK = KV * W;
+    static constexpr int SK = KV * W;   // keys per score micro-tile (QR x KV registers)
+    static constexpr int NSUB = (128 + SK - 1) / SK;
+    static constexpr int BK = NSUB * SK;  // keys per softmax block (~128: amortises the per-row reductions)
 
     static int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
@@ -45,15 +48,24 @@ struct Attn {
         const float * qbase = a.q.data + b * a.q.stride_b + h * a.q.stride_h;
         float * obase = a.out + b * a.out_stride_b + h * a.out_stride_h;
 
-        // Kt[t][j] = K[j][t], zero for padded keys
-        for (int64_t j = 0; j < nk; ++j) {
-            const float * kr = kbase + j * a.k.stride_s;
-            for (int64_t t = 0; t < d; ++t) kt[t * nk_pad + j] = kr[t];
+        // Kt in blocks of SK keys: block jb holds K[jb*SK + jj][t] at [t * SK + jj] (zero for padded keys),
+        // so a score micro-tile reads one contiguous d x SK slab.
+        for (int64_t jb = 0; jb < nk_pad / SK; ++jb) {
+            float * blk = kt + jb * d * SK;
+            for (int jj = 0; jj < SK; ++jj) {
+                const int64_t j = jb * SK + jj;
+                if (j < nk) {
+                    const float * kr = kbase + j * a.k.stride_s;
+                    for (int64_t t = 0; t < d; ++t) blk[t * SK + jj] = kr[t];
+                } else {
+                    for (int64_t t = 0; t < d; ++t) blk[t * SK + jj] = 0.0f;
+                }
+            }
         }
-        for (int64_t t = 0; t < d; ++t)
-            for (int64_t j = nk; j < nk_pad; ++j) kt[t * nk_pad + j] = 0.0f;
 
         const int64_t causal_shift = nk - a.nq;
+        // scores in the log2 domain: softmax(s) = 2^(s log2 e - max) / sum
+        const float qscale = a.scale * 1.4426950408889634f;
         for (int64_t i0 = q_begin; i0 < q_end; i0 += QR) {
             const int rows = static_cast<int>(q_end - i0 < QR ? q_end - i0 : QR);
             float m[QR], l[QR];
@@ -64,7 +76,7 @@ struct Attn {
                 float * qt = q_tile + r * d_pad;
                 if (r < rows) {
                     const float * qr = qbase + (i0 + r) * a.q.stride_s;
-                    for (int64_t t = 0; t < d; ++t) qt[t] = qr[t] * a.scale;
+                    for (int64_t t = 0; t < d; ++t) qt[t] = qr[t] * qscale;
                     int64_t vis = nk;
                     if (a.causal) {
                         vis = i0 + r + causal_shift + 1;
@@ -82,7 +94,8 @@ struct Attn {
 
             for (int64_t j0 = 0; j0 < max_keys; j0 += BK) {
                 const int64_t blk = max_keys - j0 < BK ? max_keys - j0 : BK;  // keys of this block used by someone
-                scores(q_tile, d_pad, kt + j0, nk_pad, d, p_tile);
+                for (int sb = 0; sb < NSUB && sb * SK < blk; ++sb)
+                    scores(q_tile, d_pad, kt + (j0 / SK + sb) * d * SK, d, p_tile + sb * SK);
                 for (int r = 0; r < QR; ++r) {
                     int64_t valid = row_keys[r] - j0;
                     valid = valid < 0 ? 0 : (valid > BK ? BK : valid);
@@ -99,8 +112,8 @@ struct Attn {
         }
     }
 
-    // p[r][0:BK] = q[r] . Kt[:, 0:BK]
-    static inline void scores(const float * q, int64_t d_pad, const float * kt, int64_t nk_pad, int64_t d, float * p) {
+    // p[r][0:SK] = q[r] . Kt[:, 0:SK]  (p rows BK apart)
+    static inline void scores(const float * q, int64_t d_pad, const float * kt, int64_t d, float * p) {
         R acc[QR][KV];
 #pragma GCC unroll 8
         for (int r = 0; r < QR; ++r)
@@ -108,7 +121,7 @@ struct Attn {
             for (int v = 0; v < KV; ++v) acc[r][v] = V::zero();
         for (int64_t t = 0; t < d; ++t) {
             R kv[KV];
-            const float * kr = kt + t * nk_pad;
+            const float * kr = kt + t * SK;
 #pragma GCC unroll 8
             for (int v = 0; v < KV; ++v) kv[v] = V::load(kr + v * W);
 #pragma GCC unroll 8
@@ -140,13 +153,13 @@ struct Attn {
         R vsum = V::zero();
         j = 0;
         for (; j + W <= valid; j += W) {
-            const R p = exp_v<V>(V::sub(V::load(s + j), vm));
+            const R p = exp2_nonpos_v<V>(V::sub(V::load(s + j), vm));
             V::store(s + j, p);
             vsum = V::add(vsum, p);
         }
         if (j < valid) {
             const int n = valid - j;
-            const R p = exp_v<V>(V::sub(V::load_n(s + j, n), vm));
+            const R p = exp2_nonpos_v<V>(V::sub(V::load_n(s + j, n), vm));
             alignas(64) float tmp[W];
             V::store(tmp, p);
             const R pz = V::load_n(tmp, n);  // zero lanes past `valid`
@@ -157,7 +170,7 @@ struct Attn {
         for (; j < BK; ++j) s[j] = 0.0f;
         const float blk_sum = V::reduce_add(vsum);
         if (m_new > m) {
-            const float alpha = scalar_exp(m - m_new);  // ~0 on the first block (m = -3e38)
+            const float alpha = scalar_exp2(m - m_new);  // ~0 on the first block (m = -3e38)
             const R va = V::set1(alpha);
             for (int64_t t = 0; t < d_pad; t += W) V::store(o + t, V::mul(V::load(o + t), va));
             l = l * alpha + blk_sum;
@@ -167,11 +180,39 @@ struct Attn {
         }
     }
 
-    static inline float scalar_exp(float x) {
-        const R e = exp_v<V>(V::set1(x));
+    static inline float scalar_exp2(float x) {
+        const R e = exp2_nonpos_v<V>(V::set1(x));
         float tmp[W];
         V::store(tmp, e);
         return tmp[0];
+    }
+
+    // o[r][c0 : c0 + NVEC*W] += sum_{j < blk} p[r][j] * V[j][same], the last vector holding `tail` lanes
+    template <int NVEC>
+    static inline void pv_chunk(const float * p, const float * v, int64_t v_stride, int blk, int64_t c0, int tail,
+                                int64_t d_pad, float * o) {
+        R acc[QR][NVEC];
+#pragma GCC unroll 8
+        for (int r = 0; r < QR; ++r)
+#pragma GCC unroll 8
+            for (int c = 0; c < NVEC; ++c) acc[r][c] = V::load(o + r * d_pad + c0 + c * W);
+        for (int j = 0; j < blk; ++j) {
+            const float * vr = v + j * v_stride + c0;
+            R vv[NVEC];
+#pragma GCC unroll 8
+            for (int c = 0; c < NVEC - 1; ++c) vv[c] = V::load(vr + c * W);
+            vv[NVEC - 1] = tail == W ? V::load(vr + (NVEC - 1) * W) : V::load_n(vr + (NVEC - 1) * W, tail);
+#pragma GCC unroll 8
+            for (int r = 0; r < QR; ++r) {
+                const R pv = V::set1(p[r * BK + j]);
+#pragma GCC unroll 8
+                for (int c = 0; c < NVEC; ++c) acc[r][c] = V::fmadd(pv, vv[c], acc[r][c]);
+            }
+        }
+#pragma GCC unroll 8
+        for (int r = 0; r < QR; ++r)
+#pragma GCC unroll 8
+            for (int c = 0; c < NVEC; ++c) V::store(o + r * d_pad + c0 + c * W, acc[r][c]);
     }
 
     // o[r][0:d] += sum_{j < blk} p[r][j] * V[j][0:d]
@@ -182,49 +223,12 @@ struct Attn {
             const int64_t chunk = d - c0 < CV * W ? d - c0 : CV * W;
             const int nvec = static_cast<int>((chunk + W - 1) / W);
             const int tail = static_cast<int>(chunk - (nvec - 1) * W);
-            R acc[QR][CV];
-#pragma GCC unroll 8
-            for (int r = 0; r < QR; ++r)
-#pragma GCC unroll 8
-                for (int c = 0; c < CV; ++c)
-                    if (c < nvec) acc[r][c] = V::load(o + r * d_pad + c0 + c * W);
-            if (nvec == CV && tail == W) {
-                for (int j = 0; j < blk; ++j) {
-                    const float * vr = v + j * v_stride + c0;
-                    R vv[CV];
-#pragma GCC unroll 8
-                    for (int c = 0; c < CV; ++c) vv[c] = V::load(vr + c * W);
-#pragma GCC unroll 8
-                    for (int r = 0; r < QR; ++r) {
-                        const R pv = V::set1(p[r * BK + j]);
-#pragma GCC unroll 8
-                        for (int c = 0; c < CV; ++c) acc[r][c] = V::fmadd(pv, vv[c], acc[r][c]);
-                    }
-                }
-            } else {
-                for (int j = 0; j < blk; ++j) {
-                    const float * vr = v + j * v_stride + c0;
-                    R vv[CV];
-#pragma GCC unroll 8
-                    for (int c = 0; c < CV; ++c) {
-                        if (c < nvec - 1) vv[c] = V::load(vr + c * W);
-                        else if (c == nvec - 1) vv[c] = V::load_n(vr + c * W, tail);
-                        else vv[c] = V::zero();
-                    }
-#pragma GCC unroll 8
-                    for (int r = 0; r < QR; ++r) {
-                        const R pv = V::set1(p[r * BK + j]);
-#pragma GCC unroll 8
-                        for (int c = 0; c < CV; ++c)
-                            if (c < nvec) acc[r][c] = V::fmadd(pv, vv[c], acc[r][c]);
-                    }
-                }
+            switch (nvec) {
+                case 1: pv_chunk<1>(p, v, v_stride, blk, c0, tail, d_pad, o); break;
+                case 2: pv_chunk<2>(p, v, v_stride, blk, c0, tail, d_pad, o); break;
+                case 3: pv_chunk<3>(p, v, v_stride, blk, c0, tail, d_pad, o); break;
+                default: pv_chunk<4>(p, v, v_stride, blk, c0, tail, d_pad, o); break;
             }
-#pragma GCC unroll 8
-            for (int r = 0; r < QR; ++r)
-#pragma GCC unroll 8
-                for (int c = 0; c < CV; ++c)
-                    if (c < nvec) V::store(o + r * d_pad + c0 + c * W, acc[r][c]);
         }
     }
 };

@@ -1,6 +1,7 @@
 // 2-D convolution (NCHW, OIHW weights) as an implicit GEMM on the packed GEMM kernels:
 //   output[b] (out_channels x pixels) = W (out_channels x in_channels*kh*kw) * im2col(input[b]).
-// The weights are packed once per call into MR-row panels (widened from f16/bf16 if needed). Each pool
+// The weights are packed once per call into MR-row panels (widened from f16/bf16 if needed), or once
+// for all calls with pack_conv2d_weights. Each pool
 // task owns a tile of NT output pixels of one image (and, when there are few tiles, a range of output
 // channels); for each KC block it expands its tile of the input straight into NR-column panels (no
 // full im2col buffer) and runs the macro-kernel. The output tile is first filled with bias + residual,
@@ -65,10 +66,14 @@ void pack_im2col(const ConvGeom & g, const float * in, int64_t p0, int64_t np, i
                     std::memcpy(ds + t_lo, row + ix0 + t_lo, static_cast<size_t>(t_hi - t_lo) * sizeof(float));
                     for (int64_t t = t_hi; t < sg.len; ++t) ds[t] = 0.0f;
                 } else {
-                    for (int64_t t = 0; t < sg.len; ++t) {
-                        const int64_t ix = ix0 + t * g.stride;
-                        ds[t] = (ix >= 0 && ix < g.w) ? row[ix] : 0.0f;
-                    }
+                    // columns t with 0 <= ix0 + t * stride < w
+                    const int64_t st = g.stride;
+                    const int64_t t_lo = std::min(sg.len, ix0 >= 0 ? 0 : (-ix0 + st - 1) / st);
+                    const int64_t t_hi = std::max(t_lo, std::min(sg.len, g.w - ix0 <= 0 ? 0 : (g.w - ix0 + st - 1) / st));
+                    for (int64_t t = 0; t < t_lo; ++t) ds[t] = 0.0f;
+                    const float * src = row + ix0;
+                    for (int64_t t = t_lo; t < t_hi; ++t) ds[t] = src[t * st];
+                    for (int64_t t = t_hi; t < sg.len; ++t) ds[t] = 0.0f;
                 }
             }
             for (int64_t col = cols; col < nr; ++col) d[col] = 0.0f;
@@ -85,6 +90,14 @@ void pack_im2col(const ConvGeom & g, const float * in, int64_t p0, int64_t np, i
 
 }  // namespace
 
+PackedMatrix pack_conv2d_weights(ThreadPool & pool, SimdLevel level, const void * weight, DType type, int64_t out_channels,
+                                 int64_t in_channels, int64_t kernel_h, int64_t kernel_w) {
+    require(out_channels >= 1 && in_channels >= 1 && kernel_h >= 1 && kernel_w >= 1, SDN_ERR_SHAPE,
+            "pack_conv2d_weights: dimensions must be positive");
+    const int64_t K = in_channels * kernel_h * kernel_w;
+    return pack_matrix(pool, level, GemmMatrix{weight, type, false, K}, true, out_channels, K, gemm_kc(K));
+}
+
 int64_t conv2d_out_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
     if (stride <= 0) return 0;
     const int64_t span = in + 2 * pad - kernel;
@@ -98,7 +111,8 @@ void conv2d(ThreadPool & pool, SimdLevel level, const Conv2dArgs & a, const Exec
                 num(a.in_channels) + " h=" + num(a.in_h) + " w=" + num(a.in_w) + " out_channels=" + num(a.out_channels) + ")");
     require(a.kernel_h >= 1 && a.kernel_w >= 1 && a.stride >= 1 && a.pad >= 0, SDN_ERR_INVALID_ARGUMENT,
             "conv2d: kernel and stride must be >= 1 and pad >= 0");
-    require(a.input != nullptr && a.weight != nullptr && a.output != nullptr, SDN_ERR_INVALID_ARGUMENT,
+    require(a.input != nullptr && (a.weight != nullptr || a.packed_weight != nullptr) && a.output != nullptr,
+            SDN_ERR_INVALID_ARGUMENT,
             "conv2d: input, weight or output is NULL");
     const int64_t oh = conv2d_out_size(a.in_h, a.kernel_h, a.stride, a.pad);
     const int64_t ow = conv2d_out_size(a.in_w, a.kernel_w, a.stride, a.pad);
@@ -111,24 +125,26 @@ void conv2d(ThreadPool & pool, SimdLevel level, const Conv2dArgs & a, const Exec
     const int64_t M = a.out_channels, K = a.in_channels * a.kernel_h * a.kernel_w, P = oh * ow;
     const ConvGeom geom{a.in_channels, a.in_h, a.in_w, a.kernel_h, a.kernel_w, a.stride, a.pad, oh, ow};
 
-    const int64_t n_kb = ceil_div(K, 256);
-    const int64_t KC = ceil_div(K, n_kb);
-    const int64_t m_pad = round_up(M, MR);
-
-    // Pack the weights: K block kb at offset k0 * m_pad, MR panels back to back.
-    float * pa = thread_scratch(2, static_cast<size_t>(K * m_pad));
-    const GemmMatrix wm{a.weight, a.weight_type, false, K};
-    {
-        const int64_t panels = m_pad / MR;
-        const int64_t per_task = std::max<int64_t>(1, ceil_div(panels, 4));
-        const int64_t n_pt = ceil_div(panels, per_task);
-        pool.parallel_for(n_kb * n_pt, [&](int64_t t, int) {
-            const int64_t kb = t / n_pt, pt = t % n_pt;
-            const int64_t k0 = kb * KC, kc = std::min(KC, K - k0);
-            const int64_t i0 = pt * per_task * MR, mc = std::min(per_task * MR, M - i0);
-            if (mc > 0) isa.pack_a(wm, i0, mc, k0, kc, 1.0f, pa + k0 * m_pad + i0 * kc);
-        });
+    // Weights as the A operand: K block kb at pa + k0 * m_pad, MR panels back to back.
+    PackedMatrix local;
+    const PackedMatrix * packed = a.packed_weight;
+    if (packed != nullptr) {
+        require(packed->a_side && packed->level == level && packed->data != nullptr, SDN_ERR_INVALID_ARGUMENT,
+                "conv2d: packed weights were not packed by pack_conv2d_weights for this SIMD level");
+        require(packed->outer == M && packed->k == K, SDN_ERR_SHAPE,
+                "conv2d: packed weights are " + num(packed->outer) + " x " + num(packed->k) + ", the call needs " + num(M) +
+                    " x " + num(K));
+    } else {
+        // per-call packing: into the calling thread's scratch when it is not huge
+        const size_t need = static_cast<size_t>(packed_floats(level, true, M, K));
+        float * dst = need <= kMaxKeptScratchFloats ? thread_scratch(2, need) : nullptr;
+        local = pack_matrix(pool, level, GemmMatrix{a.weight, a.weight_type, false, K}, true, M, K, gemm_kc(K), dst);
+        packed = &local;
     }
+    const int64_t KC = packed->kc;
+    const int64_t n_kb = ceil_div(K, KC);
+    const int64_t m_pad = packed->outer_pad;
+    const float * pa = packed->data.get();
     if (control != nullptr) control->poll("conv2d");
 
     // Tiles of output pixels (a multiple of NR), optionally split over output channels.

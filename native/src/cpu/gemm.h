@@ -8,6 +8,7 @@
 #include "core/thread_pool.h"
 
 #include <cstdint>
+#include <memory>
 
 namespace sdn::cpu {
 
@@ -17,6 +18,29 @@ enum class DType : int { F32 = 0, F16 = 1, BF16 = 2 };
 
 const char * dtype_name(DType t);
 inline int64_t dtype_size(DType t) { return t == DType::F32 ? 4 : 2; }
+
+// A weight matrix already packed into the GEMM panel layout of one SIMD level (see the block comment on
+// GemmIsa below), widened to float32: pack once at model load, reuse on every call, and the per-call
+// packing (which costs as much as the product itself for small images / few tokens) disappears.
+// Made by pack_gemm_b (the B operand of a linear layer) or pack_conv2d_weights (cpu/kernels.h).
+struct PackedMatrix {
+    SimdLevel level = SimdLevel::Portable;
+    bool a_side = false;   // packed as the A operand (MR-row panels) rather than B (NR-column panels)
+    int64_t outer = 0;     // rows of A (m) or columns of B (n)
+    int64_t k = 0;
+    int64_t kc = 0;        // K block size the panels were cut with
+    int64_t outer_pad = 0; // outer rounded up to the panel size
+    std::shared_ptr<float> data;  // kc-blocks back to back: block kb at data + k0 * outer_pad
+    size_t bytes() const { return static_cast<size_t>(k * outer_pad) * sizeof(float); }
+};
+
+// K block size the GEMM driver uses for depth k (packed matrices must be cut the same way).
+int64_t gemm_kc(int64_t k);
+
+// Packs op(B) (k x n, element type `type`, row stride ldb, transposed when trans_b: a [n, k] weight
+// of a linear layer is trans_b = true, ldb = k) for `level`.
+PackedMatrix pack_gemm_b(ThreadPool & pool, SimdLevel level, const void * b, DType type, bool trans_b, int64_t ldb,
+                         int64_t k, int64_t n);
 
 // C = alpha * op(A) * op(B) + beta * C (+ bias), row-major, op(X) = X or X^T.
 // op(A) is m x k, op(B) is k x n, C is m x n; lda/ldb/ldc are row strides in elements of the
@@ -39,6 +63,9 @@ struct GemmArgs {
     int64_t ldc = 0;
     const float * bias_n = nullptr;
     const float * bias_m = nullptr;
+    // Optional: op(B) pre-packed by pack_gemm_b for the same level, k and n (b, b_type, trans_b and
+    // ldb are then ignored).
+    const PackedMatrix * packed_b = nullptr;
 };
 
 // Internal entry point with element types and bias. Validates (throws sdn::Error), polls `control`
@@ -80,6 +107,14 @@ struct GemmIsa {
 };
 
 const GemmIsa & gemm_isa(SimdLevel level);
+
+// Packs op(X) rows [0, outer) x K [0, k) of `x` into a PackedMatrix (a_side: MR-row panels through
+// isa.pack_a, else NR-column panels through isa.pack_b), in parallel on the pool.
+// `dst` (optional): caller-owned storage of at least packed_floats(...) floats; the result then does not
+// own its data.
+PackedMatrix pack_matrix(ThreadPool & pool, SimdLevel level, const GemmMatrix & x, bool a_side, int64_t outer, int64_t k,
+                         int64_t kc, float * dst = nullptr);
+int64_t packed_floats(SimdLevel level, bool a_side, int64_t outer, int64_t k);
 const GemmIsa & gemm_isa_avx512();
 const GemmIsa & gemm_isa_avx2();
 const GemmIsa & gemm_isa_portable();

@@ -17,19 +17,25 @@
 namespace sdn::cpu {
 
 // ------------------------------------------------------------------------------------------------
-// GEMM: see cpu/gemm.h (gemm(), GemmArgs with f32 / f16 / bf16 operands, bias).
+// GEMM: see cpu/gemm.h (gemm(), GemmArgs with f32 / f16 / bf16 operands, bias, pre-packed weights via
+// pack_gemm_b).
 // ------------------------------------------------------------------------------------------------
 
 // Float32 ceiling of the machine: all pool threads run a pure FMA loop at `level` for ~`seconds`;
 // returns GFLOP/s (best run).
 double measure_fma_peak_gflops(ThreadPool & pool, SimdLevel level, double seconds);
 
+// The same loop on the calling thread, timed by thread CPU time: the per-core ceiling, insensitive to
+// other processes sharing the cores (benchmarks on shared machines report ratios against it).
+double fma_peak_gflops_per_cpu_second(SimdLevel level, double seconds);
+
 // ------------------------------------------------------------------------------------------------
 // 2-D convolution, NCHW float32 input/output, OIHW weights (f32, f16 or bf16), groups = 1.
 // output[b][o][y][x] = bias[o] + residual[b][o][y][x]
 //                      + sum_{c,ky,kx} weight[o][c][ky][kx] * input[b][c][y*stride + ky - pad][x*stride + kx - pad]
-// Implicit GEMM: weights are packed once per call; the input is expanded (im2col) one tile of output
-// pixels at a time straight into packed GEMM panels, so no full im2col buffer exists.
+// Implicit GEMM: weights are packed once per call (or once for all calls: pack_conv2d_weights); the
+// input is expanded (im2col) one tile of output pixels at a time straight into packed GEMM panels, so
+// no full im2col buffer exists.
 // ------------------------------------------------------------------------------------------------
 struct Conv2dArgs {
     int64_t batch = 1;
@@ -42,11 +48,18 @@ struct Conv2dArgs {
     const void * weight = nullptr;
     DType weight_type = DType::F32;
     const float * bias = nullptr;      // optional, out_channels
-    const float * residual = nullptr;  // optional, same shape as the output (may alias nothing else)
+    const float * residual = nullptr;  // optional, same shape as the output (may be the output itself)
     float * output = nullptr;
+    // Optional: the weights pre-packed by pack_conv2d_weights for the same level and shape (weight and
+    // weight_type are then ignored). Saves re-packing the weights on every call.
+    const PackedMatrix * packed_weight = nullptr;
 };
 
 int64_t conv2d_out_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad);
+
+// Packs OIHW weights (f32 / f16 / bf16) once for conv2d at `level` (float32, ~4 bytes per weight).
+PackedMatrix pack_conv2d_weights(ThreadPool & pool, SimdLevel level, const void * weight, DType type,
+                                 int64_t out_channels, int64_t in_channels, int64_t kernel_h, int64_t kernel_w);
 void conv2d(ThreadPool & pool, SimdLevel level, const Conv2dArgs & args, const ExecControl * control = nullptr);
 
 // ------------------------------------------------------------------------------------------------
@@ -96,7 +109,7 @@ void layer_norm(ThreadPool & pool, SimdLevel level, const float * x, float * y, 
 // ------------------------------------------------------------------------------------------------
 // Activations and elementwise (y may equal x)
 // ------------------------------------------------------------------------------------------------
-enum class Activation { Identity = 0, Silu = 1, Gelu = 2, QuickGelu = 3 };
+enum class Activation { Identity = 0, Silu = 1, Gelu = 2, QuickGelu = 3 };  // values are stable
 
 // y[i] = act(x[i]); Gelu is the exact erf form, QuickGelu x * sigmoid(1.702 x).
 void activation(ThreadPool & pool, SimdLevel level, Activation act, const float * x, float * y, int64_t n);

@@ -37,6 +37,21 @@ float * thread_scratch(int slot, size_t count) {
     return b.data;
 }
 
+PackBuffer::PackBuffer(int slot, size_t count) {
+    if (count <= kMaxKeptScratchFloats) {
+        data_ = thread_scratch(slot, count);
+        return;
+    }
+    const size_t bytes = (count * sizeof(float) + 63) & ~static_cast<size_t>(63);
+    data_ = static_cast<float *>(std::aligned_alloc(64, bytes));
+    if (data_ == nullptr) throw std::bad_alloc();
+    owned_ = true;
+}
+
+PackBuffer::~PackBuffer() {
+    if (owned_) std::free(data_);
+}
+
 size_t thread_scratch_bytes() {
     size_t n = 0;
     for (const Buffer & b : t_buffers) n += b.capacity * sizeof(float);

@@ -14,4 +14,23 @@ float * thread_scratch(int slot, size_t count);
 // Bytes currently held by the calling thread's scratch buffers.
 size_t thread_scratch_bytes();
 
+// Buffers above this many floats (64 MiB) are not kept per thread: PackBuffer allocates them for one
+// call and frees them afterwards, so one huge layer does not pin its packing memory forever.
+constexpr size_t kMaxKeptScratchFloats = size_t(16) << 20;
+
+// A packing buffer of `count` floats: the thread's scratch `slot` when small enough, else a temporary
+// 64-byte aligned allocation owned by this object.
+class PackBuffer {
+public:
+    PackBuffer(int slot, size_t count);
+    ~PackBuffer();
+    PackBuffer(const PackBuffer &) = delete;
+    PackBuffer & operator=(const PackBuffer &) = delete;
+    float * data() const { return data_; }
+
+private:
+    float * data_ = nullptr;
+    bool owned_ = false;
+};
+
 }  // namespace sdn::cpu

@@ -27,6 +27,24 @@ inline typename V::R exp_v(typename V::R x) {
     return V::mul(V::mul(p, V::pow2i(n1)), V::pow2i(V::sub(n, n1)));
 }
 
+// 2^x for x <= 0 (softmax in the log2 domain): inputs below -126 give 2^-126 (~1.2e-38, treated as 0
+// by callers that mask); relative error ~2e-7 (degree-6 polynomial of 2^f on |f| <= 1/2).
+template <class V>
+inline typename V::R exp2_nonpos_v(typename V::R x) {
+    using R = typename V::R;
+    x = V::max(x, V::set1(-126.0f));
+    const R n = V::round(x);
+    const R f = V::sub(x, n);
+    R p = V::set1(1.5403530393381606e-4f);
+    p = V::fmadd(p, f, V::set1(1.3333558146428443e-3f));
+    p = V::fmadd(p, f, V::set1(9.6181291076284772e-3f));
+    p = V::fmadd(p, f, V::set1(5.5504108664821580e-2f));
+    p = V::fmadd(p, f, V::set1(2.4022650695910071e-1f));
+    p = V::fmadd(p, f, V::set1(6.9314718055994531e-1f));
+    p = V::fmadd(p, f, V::set1(1.0f));
+    return V::mul(p, V::pow2i(n));
+}
+
 // erf(x) = 1 - t * exp(-x^2 + P(t)), t = 1 / (1 + 0.5|x|)  (Numerical Recipes erfc, fractional error
 // < 1.2e-7), then the sign of x restored.
 template <class V>
