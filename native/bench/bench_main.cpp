@@ -2,10 +2,12 @@
 // Prints one JSON object per line: the measured GEMM ceiling of each available backend first, then the
 // CPU kernels (GEMM at Stable Diffusion shapes, convolution, attention) as GFLOP/s and as a percentage of
 // the machine's pure-FMA float32 peak ("fma_peak_gflops").
-// `sdn_bench [--seconds S] [--size N] [--only SUBSTRING]`.
+// `sdn_bench [--seconds S] [--size N] [--only SUBSTRING]`, or `sdn_bench --model <diffusers folder> [--repeats N]`
+// for the network stages of a model (e.g. one made by `sd-native make-random-model`).
 #include "sd_native.h"
 
 #include "bench_kernels.h"
+#include "bench_networks.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -15,12 +17,17 @@
 int main(int argc, char ** argv) {
     double seconds = 2.0;
     long long size = 1024;
-    std::string only;
+    std::string only, model;
+    int repeats = 2;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = std::atof(argv[++i]);
         else if (!std::strcmp(argv[i], "--size") && i + 1 < argc) size = std::atoll(argv[++i]);
         else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+        else if (!std::strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
+        else if (!std::strcmp(argv[i], "--repeats") && i + 1 < argc) repeats = std::atoi(argv[++i]);
     }
+    // --model <diffusers folder>: the network stages only (text encoder, UNet, VAE decode).
+    if (!model.empty()) return run_network_benches(model, repeats < 1 ? 1 : repeats, seconds);
     std::string info(1 << 16, '\0');
     size_t need = 0;
     if (only.empty() && sdn_backend_info_json(info.data(), info.size(), &need, nullptr) == SDN_OK)

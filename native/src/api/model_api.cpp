@@ -64,10 +64,7 @@ sdn_status sdn_model_create(sdn_context * ctx, sdn_model_kind kind, const char *
         auto model = std::make_unique<sdn_model>();
         model->ctx = ctx;
         model->kind = kind;
-        Backend & be = *ctx->backend;
-        require(be.kind() == SDN_BACKEND_CPU, SDN_ERR_UNSUPPORTED,
-                "networks run on the CPU backend only in this version; create the context with device \"cpu\" "
-                "(the CUDA network kernels are not in this build yet)");
+        Backend & be = *ctx->backend;  // CPU or CUDA: every network op is implemented by both
         switch (kind) {
             case SDN_MODEL_TEXT_ENCODER: {
                 const auto cfg = parse_clip_text_config(parse_config_text(config_json, "text encoder"));

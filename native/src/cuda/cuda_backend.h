@@ -1,0 +1,32 @@
+// Options of the CUDA backend and a factory that takes them (make_cuda_backend in core/backend.h uses
+// the defaults, overridable from the environment so contexts created through the C API can pick them).
+#pragma once
+
+#include "core/backend.h"
+#include "cuda/kernels/kernel_types.h"
+
+#include <memory>
+#include <string>
+
+namespace sdn {
+
+struct CudaBackendOptions {
+    // Storage of linear / conv weights (make_weight with as_f32 = false). F16: f32 and bf16 files are
+    // rounded to f16 (a tensor with a value beyond the f16 range stays f32) and run on tensor cores.
+    // F32: f32 stays f32, bf16 widens to f32, f16 stays f16. Biases and norm parameters (as_f32) are
+    // always f32. Environment: SDN_CUDA_WEIGHTS=f16|f32.
+    enum class Weights { F16 = 0, F32 = 1 };
+    Weights weights = Weights::F16;
+    // GEMM implementation for f16 weights (f32 weights always run the SIMT kernel).
+    // Environment: SDN_CUDA_GEMM=auto|simt.
+    cuda::GemmPath gemm = cuda::GemmPath::Auto;
+};
+
+// Defaults with the environment overrides applied.
+CudaBackendOptions cuda_backend_options_from_env();
+
+// Like make_cuda_backend with explicit options. nullptr + `reason` when CUDA is not usable.
+std::unique_ptr<Backend> make_cuda_backend_with_options(int device_index, ThreadPool & pool, const CudaBackendOptions & options,
+                                                        std::string & reason);
+
+}  // namespace sdn
