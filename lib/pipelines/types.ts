@@ -17,9 +17,9 @@ export type PipelineClassName =
 
 export interface LoadPipelineOptions {
   /**
-   * Where the networks run. "auto" (default) and "cpu" run them on the CPU; this build's networks have no
-   * CUDA implementation, so "auto" picks the CPU (`pipe.deviceReason` says why) and "cuda" throws an
-   * UnsupportedError.
+   * Where the networks run. "auto" (default) and "cpu" run them on the CPU: the CUDA network kernels are
+   * compiled in but not yet verified on a GPU, so "auto" stays on the CPU (`pipe.deviceReason` says why).
+   * "cuda" opts in to them and rejects with code ERR_BACKEND when no CUDA device is usable.
    */
   device?: "auto" | "cpu" | "cuda";
   /** CPU worker threads (default: all online cores). */

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   AbortError, decodePngText, DisposedError, InvalidArgumentError, loadPipeline, NotFoundError, SdError, ShapeError,
   StableDiffusionDepth2ImgPipeline, StableDiffusionImageVariationPipeline, StableDiffusionInpaintPipeline,
-  StableDiffusionPipeline, StableDiffusionUpscalePipeline, UnsupportedError, type PipelineResult, type Tensor,
+  StableDiffusionPipeline, StableDiffusionUpscalePipeline, UnsupportedError, getBackendInfo, type PipelineResult, type Tensor,
 } from "../../lib/index.js";
 import { describeWithReference, referencePath } from "../helpers/reference.js";
 import { readF32Exact } from "../helpers/safetensors.js";
@@ -80,8 +80,10 @@ describeWithReference("pipeline behaviour", () => {
       expect(String((err as Error).message)).toMatch(/vae/);
     });
 
-    it('device "cuda" is refused (networks are CPU-only in this build); bad options are typed errors', async () => {
-      await expect(loadPipeline(referencePath("models", "tiny-sd1"), { device: "cuda" })).rejects.toBeInstanceOf(UnsupportedError);
+    it('device "cuda" without a usable GPU is a typed backend error; bad options are typed errors', async () => {
+      if (!getBackendInfo().cuda.usable) {
+        await expect(loadPipeline(referencePath("models", "tiny-sd1"), { device: "cuda" })).rejects.toMatchObject({ code: "ERR_BACKEND" });
+      }
       await expect(loadPipeline(referencePath("models", "tiny-sd1"), { device: "gpu" as never })).rejects.toBeInstanceOf(InvalidArgumentError);
       await expect(loadPipeline(referencePath("models", "tiny-sd1"), { scheduler: "no-such-scheduler" })).rejects.toBeInstanceOf(InvalidArgumentError);
     });
