@@ -6,6 +6,7 @@
 //        (f16 rounding of weights and GEMM activations; a stated bound, not yet measured on a GPU)
 // Skipped with a notice when no CUDA device is usable or the reference data set is absent.
 #include "sd_native.h"
+#include "reference_data.h"
 #include "test_framework.h"
 
 #include <algorithm>
@@ -20,63 +21,10 @@
 
 namespace {
 
-std::string reference_dir() {
-    if (const char * env = std::getenv("SDN_REFERENCE_DIR")) return env;
-#ifdef SDN_SOURCE_DIR
-    return std::string(SDN_SOURCE_DIR) + "/../shared/reference";
-#else
-    return "../shared/reference";
-#endif
-}
-
-bool exists(const std::string & p) {
-    struct stat st {};
-    return stat(p.c_str(), &st) == 0;
-}
-
-std::string read_text(const std::string & p) {
-    std::ifstream f(p);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
-struct File {
-    sdn_weight_file * f = nullptr;
-    explicit File(const std::string & path) {
-        sdn_error err;
-        if (sdn_weight_file_open(path.c_str(), &f, &err) != SDN_OK) sdn_test::record_failure(__FILE__, __LINE__, err.message);
-    }
-    ~File() { sdn_weight_file_free(f); }
-    File(const File &) = delete;
-    File & operator=(const File &) = delete;
-    bool has(const std::string & name) const {
-        size_t i;
-        return f && sdn_weight_file_find(f, name.c_str(), &i, nullptr) == SDN_OK;
-    }
-    sdn_tensor_info info(const std::string & name) const {
-        sdn_tensor_info t {};
-        size_t i = 0;
-        if (!f || sdn_weight_file_find(f, name.c_str(), &i, nullptr) != SDN_OK) {
-            sdn_test::record_failure(__FILE__, __LINE__, "golden tensor missing: " + name);
-            return t;
-        }
-        sdn_weight_file_tensor_info(f, i, &t, nullptr);
-        return t;
-    }
-    std::vector<float> f32(const std::string & name) const {
-        sdn_tensor_info t = info(name);
-        std::vector<float> out(t.nbytes / 4);
-        if (t.data) std::memcpy(out.data(), t.data, t.nbytes);
-        return out;
-    }
-    std::vector<int64_t> i64(const std::string & name) const {
-        sdn_tensor_info t = info(name);
-        std::vector<int64_t> out(t.nbytes / 8);
-        if (t.data) std::memcpy(out.data(), t.data, t.nbytes);
-        return out;
-    }
-};
+using sdn_test::GoldenFile;
+using sdn_test::load_component;
+using sdn_test::path_exists;
+using sdn_test::reference_dir;
 
 enum class Mode { F32, F16 };
 
@@ -104,28 +52,7 @@ struct CudaCtx {
     CudaCtx & operator=(const CudaCtx &) = delete;
 };
 
-sdn_model * load_component(sdn_context * ctx, const std::string & dir, sdn_model_kind kind, const char * weights_file) {
-    File file(dir + "/" + weights_file);
-    if (!file.f) return nullptr;
-    sdn_weight_map * map = nullptr;
-    sdn_weight_map_create(&map, nullptr);
-    const size_t n = sdn_weight_file_count(file.f);
-    for (size_t i = 0; i < n; ++i) {
-        sdn_tensor_info t;
-        sdn_weight_file_tensor_info(file.f, i, &t, nullptr);
-        if (t.dtype != SDN_DTYPE_F32) continue;
-        sdn_weight_map_add(map, t.name, file.f, t.name, -1, -1, nullptr);
-    }
-    const std::string config = read_text(dir + "/config.json");
-    sdn_model * model = nullptr;
-    sdn_error err;
-    if (sdn_model_create(ctx, kind, config.c_str(), map, &model, &err) != SDN_OK)
-        sdn_test::record_failure(__FILE__, __LINE__, dir + ": " + err.message);
-    sdn_weight_map_free(map);
-    return model;
-}
 
-const char * kModels[] = {"tiny-sd1", "tiny-sd2-v", "tiny-sd2-base", "tiny-sd-imgvar", "tiny-sd-inpaint", "tiny-sd-depth", "tiny-sd-upscale"};
 
 void check(Mode mode, const std::string & what, const std::vector<float> & got, const std::vector<float> & want) {
     double worst = got.size() == want.size() ? 0.0 : INFINITY, peak = 0;
@@ -147,7 +74,7 @@ void for_each_mode(F && body) {
         CudaCtx probe(Mode::F32);
         if (!probe.ctx) return sdn_test::skip(probe.reason);
     }
-    if (!exists(ref + "/README.md")) return sdn_test::skip("reference data set not found at " + ref);
+    if (!path_exists(ref + "/README.md")) return sdn_test::skip("reference data set not found at " + ref);
     for (Mode mode : {Mode::F32, Mode::F16}) {
         CudaCtx c(mode);
         CHECK_MSG(c.ctx != nullptr, c.reason);
@@ -159,10 +86,10 @@ void for_each_mode(F && body) {
 
 TEST(cuda_models_text_encoder_matches_goldens) {
     for_each_mode([](Mode mode, sdn_context * ctx, const std::string & ref) {
-        for (const char * m : kModels) {
+        for (const std::string & m : sdn_test::tiny_models()) {
             const std::string dir = ref + "/models/" + m + "/text_encoder";
-            if (!exists(dir)) continue;
-            File g(ref + "/goldens/components/" + m + "/components.safetensors");
+            if (!path_exists(dir)) continue;
+            GoldenFile g(ref + "/goldens/components/" + m + "/components.safetensors");
             sdn_model * te = load_component(ctx, dir, SDN_MODEL_TEXT_ENCODER, "model.safetensors");
             if (!te) continue;
             const std::vector<int64_t> ids64 = g.i64("te_input_ids");
@@ -186,18 +113,11 @@ TEST(cuda_models_text_encoder_matches_goldens) {
 
 TEST(cuda_models_unet_matches_goldens) {
     for_each_mode([](Mode mode, sdn_context * ctx, const std::string & ref) {
-        for (const char * m : kModels) {
-            File g(ref + "/goldens/components/" + m + "/components.safetensors");
+        for (const std::string & m : sdn_test::tiny_models()) {
+            GoldenFile g(ref + "/goldens/components/" + m + "/components.safetensors");
             sdn_model * unet = load_component(ctx, ref + "/models/" + m + "/unet", SDN_MODEL_UNET, "diffusion_pytorch_model.safetensors");
             if (!unet) continue;
-            std::string pre;
-            for (size_t i = 0; g.f && i < sdn_weight_file_count(g.f); ++i) {
-                sdn_tensor_info t;
-                sdn_weight_file_tensor_info(g.f, i, &t, nullptr);
-                const std::string name = t.name;
-                if (name.rfind("unet_", 0) == 0 && name.size() > 7 && name.compare(name.size() - 7, 7, "_sample") == 0)
-                    pre = name.substr(0, name.size() - 7);
-            }
+            const std::string pre = g.unet_prefix();
             CHECK_MSG(!pre.empty(), std::string(m) + ": no unet golden");
             const sdn_tensor_info si = g.info(pre + "_sample");
             const int64_t B = si.shape[0], Hh = si.shape[2], Ww = si.shape[3];
@@ -226,8 +146,8 @@ TEST(cuda_models_unet_matches_goldens) {
 
 TEST(cuda_models_vae_matches_goldens) {
     for_each_mode([](Mode mode, sdn_context * ctx, const std::string & ref) {
-        for (const char * m : kModels) {
-            File g(ref + "/goldens/components/" + m + "/components.safetensors");
+        for (const std::string & m : sdn_test::tiny_models()) {
+            GoldenFile g(ref + "/goldens/components/" + m + "/components.safetensors");
             sdn_model * vae = load_component(ctx, ref + "/models/" + m + "/vae", SDN_MODEL_VAE, "diffusion_pytorch_model.safetensors");
             if (!vae) continue;
             const sdn_tensor_info ei = g.info("vae_encode_input");
@@ -251,7 +171,7 @@ TEST(cuda_models_vae_matches_goldens) {
 TEST(cuda_models_vision_encoder_matches_goldens) {
     for_each_mode([](Mode mode, sdn_context * ctx, const std::string & ref) {
         const std::string m = "tiny-sd-imgvar";
-        File g(ref + "/goldens/components/" + m + "/components.safetensors");
+        GoldenFile g(ref + "/goldens/components/" + m + "/components.safetensors");
         sdn_model * enc = load_component(ctx, ref + "/models/" + m + "/image_encoder", SDN_MODEL_VISION_ENCODER, "model.safetensors");
         if (!enc) return;
         const std::vector<float> pixels = g.f32("image_encoder_pixel_values");
