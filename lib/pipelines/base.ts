@@ -2,6 +2,7 @@
  * What every pipeline shares: the loaded components, call queueing, prompt encoding, the denoising loop,
  * decoding and output (diffusers 0.27.2 semantics).
  */
+import { tiledDecode } from "./vae-tiling.js";
 import { randomBytes } from "node:crypto";
 import type { ImageEncoder } from "../components/image-encoder.js";
 import type { TextEncoder } from "../components/text-encoder.js";
@@ -60,6 +61,8 @@ export interface PipelineParts {
   featureExtractor: FeatureExtractor | null;
   /** unet config sample_size (latent pixels). */
   sampleSize: number;
+  /** Decode latents tile by tile (LoadPipelineOptions.vaeTiling). */
+  vaeTiling: boolean;
   /** The model ships a safety checker but it was turned off. */
   safetyCheckerDisabled: boolean;
   deviceReason: string;
@@ -490,7 +493,11 @@ export abstract class DiffusionPipeline implements AsyncDisposable {
       return { images: [], latents, nsfwContentDetected: null, warnings, parameters: plan.parameters };
     }
     if (o.signal?.aborted) throw new AbortError("aborted before decoding", { cause: o.signal.reason });
-    const decoded = await this.parts.vae.decode({ shape: latents.shape, data: divide(latents.data, this.parts.vae.scalingFactor) }, { signal: o.signal });
+    const z = { shape: latents.shape, data: divide(latents.data, this.parts.vae.scalingFactor) };
+    const tiling = o.vaeTiling ?? this.parts.vaeTiling;
+    const decoded = tiling
+      ? await tiledDecode(this.parts.vae, z, { tileLatentSize: this.parts.sampleSize, signal: o.signal })
+      : await this.parts.vae.decode(z, { signal: o.signal });
     let images = postprocessImage(decoded);
     let nsfw: boolean[] | null = null;
     if (this.parts.safetyChecker) {

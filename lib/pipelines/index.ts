@@ -20,3 +20,4 @@ export { StableDiffusionUpscalePipeline, type UpscaleOptions } from "./upscale.j
 export type {
   CommonCallOptions, LoadPipelineOptions, OutputType, PipelineClassName, PipelineResult, ProgressEvent, PromptCallOptions,
 } from "./types.js";
+export { tiledDecode, type TileDecoder, type VaeTilingOptions } from "./vae-tiling.js";

@@ -82,6 +82,7 @@ function checkOptions(o: LoadPipelineOptions): void {
   if (!["auto", "cpu", "cuda"].includes(device)) throw new InvalidArgumentError(`device must be "auto", "cpu" or "cuda", got ${JSON.stringify(device)}`);
   if (o.safetyChecker !== undefined && typeof o.safetyChecker !== "boolean") throw new InvalidArgumentError("safetyChecker must be true or false");
   if (o.vae !== undefined && (typeof o.vae !== "string" || o.vae === "")) throw new InvalidArgumentError("vae must be a path");
+  if (o.vaeTiling !== undefined && typeof o.vaeTiling !== "boolean") throw new InvalidArgumentError("vaeTiling must be true or false");
   if (o.scheduler !== undefined && typeof o.scheduler !== "string" && (typeof o.scheduler !== "object" || o.scheduler === null || Array.isArray(o.scheduler))) {
     throw new InvalidArgumentError("scheduler must be a scheduler name or a scheduler config object");
   }
@@ -276,6 +277,7 @@ async function fromFolder(ctx: Context, m: ResolvedDiffusersModel, o: LoadPipeli
     maxNoiseLevel: typeof maxNoise === "number" ? maxNoise : cls === "StableDiffusionUpscalePipeline" ? 350 : null,
     imageEncoder, safetyChecker, featureExtractor,
     sampleSize: sampleSizeOf(unetC.rawConfig),
+    vaeTiling: o.vaeTiling ?? false,
     safetyCheckerDisabled, deviceReason: CPU_ONLY_REASON, loadWarnings: warnings,
     queue: { tail: Promise.resolve() }, disposed: false,
   };
@@ -325,6 +327,7 @@ async function fromSingleFile(ctx: Context, r: ResolvedSingleFile, o: LoadPipeli
       maxNoiseLevel: model.family === "sd-x4-upscaler" ? 350 : null,
       imageEncoder: null, safetyChecker: null, featureExtractor: null,
       sampleSize: sampleSizeOf(model.unet as unknown as Record<string, unknown>),
+      vaeTiling: o.vaeTiling ?? false,
       safetyCheckerDisabled: false, deviceReason: CPU_ONLY_REASON, loadWarnings: warnings,
       queue: { tail: Promise.resolve() }, disposed: false,
     };

@@ -53,6 +53,12 @@ export interface LoadPipelineOptions {
     /** Final say over any inferred config field (validated like config.json content). */
     overrides?: { unet?: Record<string, unknown>; vae?: Record<string, unknown>; text_encoder?: Record<string, unknown> };
   };
+  /**
+   * Memory mode: decode the latents in overlapping tiles of the model's native latent size (diffusers'
+   * tiled VAE decoding), so large images need memory for one tile at a time. Default false. Attention
+   * never materialises an N x N matrix (flash-style kernels), so there is no attention-slicing option.
+   */
+  vaeTiling?: boolean;
   /** Use this context instead of creating one (it is then not disposed with the pipeline). */
   context?: import("../context.js").Context;
 }
@@ -101,6 +107,8 @@ export interface CommonCallOptions {
   preview?: boolean;
   /** Stops the call between network calls (and inside them); the promise rejects with an AbortError. */
   signal?: AbortSignal;
+  /** Decode tile by tile for this call (overrides LoadPipelineOptions.vaeTiling). */
+  vaeTiling?: boolean;
   /** Use a different scheduler for this call (name or config, as in LoadPipelineOptions). */
   scheduler?: string | Record<string, unknown>;
 }
