@@ -3,7 +3,7 @@
 // through a pipeline.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createContext, loadPipeline, loadVae, tiledDecode, type Tensor, type TileDecoder } from "../../lib/index.js";
+import { StableDiffusionPipeline, createContext, loadPipeline, loadVae, tiledDecode, type Tensor, type TileDecoder } from "../../lib/index.js";
 import { describeWithReference, referencePath } from "../helpers/reference.js";
 
 /** Decodes every tile to a constant: 1 + (index of the tile in call order). */
@@ -69,7 +69,7 @@ describeWithReference("tiled decoding with a real VAE and in a pipeline (tiny-sd
   });
 
   it("pipelines take vaeTiling (load option and per call)", async () => {
-    await using pipe = await loadPipeline(referencePath("models", "tiny-sd1"), { vaeTiling: true, safetyChecker: false });
+    await using pipe = await StableDiffusionPipeline.load(referencePath("models", "tiny-sd1"), { vaeTiling: true, safetyChecker: false });
     const opts = { prompt: "a cat", steps: 2, seed: 7, width: 64, height: 64, outputType: "raw" as const };
     const tiled = await pipe.generate(opts);
     const plain = await pipe.generate({ ...opts, vaeTiling: false });
