@@ -334,6 +334,18 @@ Napi::Value CreateContext(const Napi::CallbackInfo & info) {
         if (threads.IsNumber()) p.n_threads = threads.As<Napi::Number>().Int32Value();
         Napi::Value device = o.Get("deviceIndex");
         if (device.IsNumber()) p.device_index = device.As<Napi::Number>().Int32Value();
+        Napi::Value precision = o.Get("weightPrecision");
+        if (precision.IsString()) {
+            const std::string w = precision.As<Napi::String>().Utf8Value();
+            if (w == "default") p.weight_precision = SDN_WEIGHTS_DEFAULT;
+            else if (w == "f16") p.weight_precision = SDN_WEIGHTS_F16;
+            else if (w == "f32") p.weight_precision = SDN_WEIGHTS_F32;
+            else {
+                make_argument_error(env, "createContext: weightPrecision must be \"default\", \"f16\" or \"f32\", got \"" + w + "\"")
+                    .ThrowAsJavaScriptException();
+                return env.Undefined();
+            }
+        }
         Napi::Value fallback = o.Get("allowFallback");
         if (fallback.IsBoolean()) p.allow_fallback = fallback.As<Napi::Boolean>().Value() ? 1 : 0;
     }

@@ -19,6 +19,11 @@ export interface ContextOptions {
    * Default true; false makes createContext reject with code ERR_BACKEND instead.
    */
   allowFallback?: boolean;
+  /**
+   * How the CUDA backend stores linear / convolution weights: "f16" (the default: tensor cores) or "f32"
+   * (slower, for debugging). The CPU reads weights as the files store them and always computes in float32.
+   */
+  weightPrecision?: "default" | "f16" | "f32";
 }
 
 export interface OperationOptions {
@@ -172,12 +177,17 @@ export async function createContext(options: ContextOptions = {}): Promise<Conte
   }
   if (options.threads !== undefined) checkInt("threads", options.threads, 1, 1024);
   if (options.deviceIndex !== undefined) checkInt("deviceIndex", options.deviceIndex, 0, 1024);
+  const precision = options.weightPrecision ?? "default";
+  if (!["default", "f16", "f32"].includes(precision)) {
+    throw new InvalidArgumentError(`weightPrecision must be "default", "f16" or "f32", got ${JSON.stringify(precision)}`);
+  }
   try {
     const native = await loadNative().createContext({
       backend: device,
       threads: options.threads ?? 0,
       deviceIndex: options.deviceIndex ?? 0,
       allowFallback: options.allowFallback ?? true,
+      weightPrecision: precision,
     });
     return new Context(native);
   } catch (err) {

@@ -75,6 +75,7 @@ export interface NativeAddon {
     threads?: number;
     deviceIndex?: number;
     allowFallback?: boolean;
+    weightPrecision?: "default" | "f16" | "f32";
   }): Promise<NativeContextHandle>;
   openWeightFile(path: string): Promise<NativeWeightFileHandle>;
   writeSafetensors(

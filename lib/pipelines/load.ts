@@ -83,6 +83,7 @@ function checkOptions(o: LoadPipelineOptions): void {
   if (o.safetyChecker !== undefined && typeof o.safetyChecker !== "boolean") throw new InvalidArgumentError("safetyChecker must be true or false");
   if (o.vae !== undefined && (typeof o.vae !== "string" || o.vae === "")) throw new InvalidArgumentError("vae must be a path");
   if (o.vaeTiling !== undefined && typeof o.vaeTiling !== "boolean") throw new InvalidArgumentError("vaeTiling must be true or false");
+  if (o.dtype !== undefined && o.dtype !== "float16" && o.dtype !== "float32") throw new InvalidArgumentError(`dtype must be "float16" or "float32", got ${JSON.stringify(o.dtype)}`);
   if (o.scheduler !== undefined && typeof o.scheduler !== "string" && (typeof o.scheduler !== "object" || o.scheduler === null || Array.isArray(o.scheduler))) {
     throw new InvalidArgumentError("scheduler must be a scheduler name or a scheduler config object");
   }
@@ -178,6 +179,7 @@ export async function loadPipelineParts(source: string, options: LoadPipelineOpt
     (await createContext({
       device: wantCuda ? "cuda" : "cpu",
       ...(wantCuda ? { allowFallback: false } : {}),
+      ...(options.dtype ? { weightPrecision: options.dtype === "float32" ? ("f32" as const) : ("f16" as const) } : {}),
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
     }));
   const owned: { dispose(): void }[] = [];

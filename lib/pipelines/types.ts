@@ -25,6 +25,12 @@ export interface LoadPipelineOptions {
   /** CPU worker threads (default: all online cores). */
   threads?: number;
   /**
+   * Weight precision. The CPU always computes in float32 and reads weights as the files store them (f16
+   * files stay f16 in memory, widened inside the kernels), so this matters on the GPU: "float16" (default
+   * there: tensor cores) or "float32" (slower, for debugging).
+   */
+  dtype?: "float16" | "float32";
+  /**
    * Scheduler to use instead of the model's: a name ("ddim", "euler-a", "dpm++2m", ... or a diffusers class
    * name; built from the model's scheduler config like diffusers' `Cls.from_config`) or a complete
    * scheduler_config.json object (with `_class_name`).

@@ -103,12 +103,21 @@ typedef void (*sdn_progress_callback)(int step, int total, void * user_data);
 /** Polled between units of work (layers, tiles); returning non-zero stops the operation with SDN_ERR_ABORTED. */
 typedef int (*sdn_abort_callback)(void * user_data);
 
+/** How a GPU backend stores linear / convolution weights (the CPU reads weights as the file stores them,
+ *  f32/f16/bf16, and always computes in float32). */
+typedef enum sdn_weight_precision {
+    SDN_WEIGHTS_DEFAULT = 0, /* f16 on CUDA (tensor cores), unless SDN_CUDA_WEIGHTS says otherwise */
+    SDN_WEIGHTS_F16 = 1,
+    SDN_WEIGHTS_F32 = 2
+} sdn_weight_precision;
+
 typedef struct sdn_context_params {
     sdn_backend_kind backend;  /* default SDN_BACKEND_AUTO */
     int n_threads;             /* CPU worker threads; <= 0 means the number of online cores (default 0) */
     int device_index;          /* CUDA device ordinal (default 0) */
     int allow_fallback;        /* SDN_BACKEND_CUDA requested but unusable: 1 = fall back to CPU and record why,
                                   0 = fail with SDN_ERR_BACKEND (default 1) */
+    sdn_weight_precision weight_precision; /* GPU weight storage (default SDN_WEIGHTS_DEFAULT) */
 } sdn_context_params;
 
 SDN_API sdn_context_params sdn_context_params_init(void);

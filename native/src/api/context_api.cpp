@@ -1,6 +1,7 @@
 // C API: contexts (backend selection with fallback, thread pool, callbacks).
 #include "core/context.h"
 #include "core/error.h"
+#include "cuda/cuda_backend.h"
 
 #include <string>
 
@@ -14,6 +15,7 @@ sdn_context_params sdn_context_params_init(void) {
     p.n_threads = 0;
     p.device_index = 0;
     p.allow_fallback = 1;
+    p.weight_precision = SDN_WEIGHTS_DEFAULT;
     return p;
 }
 
@@ -27,12 +29,17 @@ sdn_status sdn_context_create(const sdn_context_params * params, sdn_context ** 
         require(p.n_threads <= 1024, SDN_ERR_INVALID_ARGUMENT,
                 "sdn_context_create: n_threads " + std::to_string(p.n_threads) + " is above the limit of 1024");
         require(p.device_index >= 0, SDN_ERR_INVALID_ARGUMENT, "sdn_context_create: device_index must be >= 0");
+        require(p.weight_precision >= SDN_WEIGHTS_DEFAULT && p.weight_precision <= SDN_WEIGHTS_F32, SDN_ERR_INVALID_ARGUMENT,
+                "sdn_context_create: unknown weight_precision " + std::to_string(static_cast<int>(p.weight_precision)));
 
         auto ctx = std::make_unique<sdn_context>();
         ctx->pool = std::make_unique<ThreadPool>(p.n_threads > 0 ? p.n_threads : hardware_threads());
         if (p.backend != SDN_BACKEND_CPU) {
             std::string reason;
-            ctx->backend = make_cuda_backend(p.device_index, *ctx->pool, reason);
+            CudaBackendOptions options = cuda_backend_options_from_env();
+            if (p.weight_precision == SDN_WEIGHTS_F16) options.weights = CudaBackendOptions::Weights::F16;
+            if (p.weight_precision == SDN_WEIGHTS_F32) options.weights = CudaBackendOptions::Weights::F32;
+            ctx->backend = make_cuda_backend_with_options(p.device_index, *ctx->pool, options, reason);
             if (!ctx->backend) {
                 if (p.backend == SDN_BACKEND_CUDA && !p.allow_fallback)
                     fail(SDN_ERR_BACKEND, "the CUDA backend is not usable: " + reason);
