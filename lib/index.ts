@@ -32,3 +32,4 @@ export { numel } from "./tensor.js";
 export * from "./images/index.js";
 export * from "./safety/index.js";
 export * from "./pipelines/index.js";
+export * from "./server/index.js";

@@ -13,6 +13,7 @@ import { registerImg2ImgCommand } from "./commands/img2img.js";
 import { registerInfoCommand } from "./commands/info.js";
 import { registerInpaintCommand } from "./commands/inpaint.js";
 import { registerMakeRandomModelCommand } from "./commands/make-random-model.js";
+import { registerServeCommand } from "./commands/serve.js";
 import { registerUpscaleCommand } from "./commands/upscale.js";
 import { registerVariationCommand } from "./commands/variation.js";
 import { processIO, type CliIO } from "./util.js";
@@ -44,6 +45,7 @@ export function buildProgram(io: CliIO = processIO): Command {
   registerUpscaleCommand(program, io);
   registerMakeRandomModelCommand(program, io);
   registerBenchCommand(program, io);
+  registerServeCommand(program, io);
   return program;
 }
 

@@ -1,0 +1,307 @@
+/**
+ * Jobs and the per-model queue. Each loaded model has one queue and one worker: it runs the oldest queued
+ * job (FIFO) through the pipeline with an AbortSignal and onProgress. With maxBatchSize > 1, queued
+ * text-to-image jobs that can share a pipeline call (same size, steps, guidance, scheduler, one image each)
+ * run together as one batch, each with its own seeded generator, so every image equals the one the job would
+ * give alone.
+ */
+import { randomUUID } from "node:crypto";
+import type { StableDiffusionPipeline } from "../pipelines/stable-diffusion.js";
+import type { PipelineResult, ProgressEvent } from "../pipelines/types.js";
+import { TorchCpuGenerator } from "../rng/torch-cpu.js";
+import { encodePngSync } from "../images/index.js";
+import type { RawImage } from "../pipelines/types.js";
+import { publicError } from "./errors.js";
+import type { Metrics } from "./metrics.js";
+import type { GenerationRequest } from "./validate.js";
+
+export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+
+export interface JobError {
+  status: number;
+  code: string;
+  message: string;
+}
+
+export interface JobResult {
+  created: number;
+  images: Buffer[];
+  seed: number;
+  parameters: Record<string, unknown>;
+  warnings: string[];
+  nsfw: boolean[] | null;
+}
+
+export interface JobEvent {
+  event: "queued" | "step" | "done" | "error";
+  data: unknown;
+}
+
+const MAX_STEP_EVENTS_KEPT = 1000;
+
+export class Job {
+  readonly id = randomUUID();
+  readonly createdAt = Date.now();
+  state: JobState = "queued";
+  step = 0;
+  total: number;
+  startedAt: number | null = null;
+  finishedAt: number | null = null;
+  result: JobResult | null = null;
+  error: JobError | null = null;
+  readonly events: JobEvent[] = [];
+  readonly listeners = new Set<(ev: JobEvent) => void>();
+  /** Resolves when the job reaches a final state. */
+  readonly finished: Promise<void>;
+  private resolveFinished!: () => void;
+  timer: NodeJS.Timeout | null = null;
+  /** A synchronous job's images were sent to its client and freed (GET then answers without them). */
+  imagesReleased = false;
+
+  constructor(readonly req: GenerationRequest) {
+    this.total = req.kind === "img2img" ? Math.min(Math.floor(req.steps * (req.strength ?? 0.8)), req.steps) : req.steps;
+    this.finished = new Promise((r) => (this.resolveFinished = r));
+  }
+
+  get final(): boolean {
+    return this.state === "succeeded" || this.state === "failed" || this.state === "cancelled";
+  }
+
+  emit(ev: JobEvent): void {
+    if (ev.event !== "step" || this.events.length < MAX_STEP_EVENTS_KEPT) this.events.push(ev);
+    for (const l of this.listeners) l(ev);
+  }
+
+  /** Moves to a final state once (later calls are ignored). */
+  settle(state: "succeeded" | "failed" | "cancelled", result: JobResult | null, error: JobError | null): boolean {
+    if (this.final) return false;
+    this.state = state;
+    this.result = result;
+    this.error = error;
+    this.finishedAt = Date.now();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (state === "succeeded") this.emit({ event: "done", data: this.summary(true) });
+    else this.emit({ event: "error", data: { id: this.id, state, error: { code: error!.code, message: error!.message } } });
+    this.resolveFinished();
+    return true;
+  }
+
+  /** What GET /v1/jobs/:id answers. */
+  summary(withImages: boolean): Record<string, unknown> {
+    const s: Record<string, unknown> = {
+      id: this.id, object: "job", model: this.req.model, kind: this.req.kind, state: this.state, step: this.step, total: this.total,
+      created: Math.floor(this.createdAt / 1000),
+      started: this.startedAt === null ? null : Math.floor(this.startedAt / 1000),
+      finished: this.finishedAt === null ? null : Math.floor(this.finishedAt / 1000),
+    };
+    if (this.result && withImages && !this.imagesReleased) Object.assign(s, resultBody(this, this.result));
+    if (this.error) s.error = { code: this.error.code, message: this.error.message };
+    return s;
+  }
+}
+
+/** The JSON result of a finished job (OpenAI images API shape plus sd-native fields). */
+export function resultBody(job: Job, r: JobResult): Record<string, unknown> {
+  return {
+    id: job.id,
+    created: r.created,
+    model: job.req.model,
+    data: r.images.map((img) => ({ b64_json: img.toString("base64"), seed: r.seed })),
+    parameters: r.parameters,
+    warnings: r.warnings,
+    nsfw_content_detected: r.nsfw,
+  };
+}
+
+export interface QueueOptions {
+  maxBatchSize: number;
+  metrics: Metrics;
+  logError: (message: string) => void;
+}
+
+interface Running {
+  jobs: Job[];
+  controller: AbortController;
+}
+
+/** One loaded model's queue and worker. */
+export class ModelQueue {
+  readonly pending: Job[] = [];
+  private readonly running = new Set<Running>();
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly pipe: StableDiffusionPipeline,
+    private readonly options: QueueOptions,
+  ) {}
+
+  get queued(): number {
+    return this.pending.length;
+  }
+  /** Jobs being computed (a cancelled job stays counted until the pipeline stops, at its next step). */
+  get runningJobs(): number {
+    let n = 0;
+    for (const r of this.running) n += r.jobs.length;
+    return n;
+  }
+
+  submit(job: Job): void {
+    this.pending.push(job);
+    job.emit({ event: "queued", data: { id: job.id, state: "queued", position: this.pending.length } });
+    queueMicrotask(() => this.pump());
+  }
+
+  /** Cancels a job (queued: removed now; running: settled now, its computation stops at the next step). */
+  cancel(job: Job, error: JobError, state: "cancelled" | "failed" = "cancelled"): boolean {
+    if (job.final) return false;
+    const i = this.pending.indexOf(job);
+    if (i >= 0) this.pending.splice(i, 1);
+    job.settle(state, null, error);
+    this.options.metrics.jobFinished(this.name, state);
+    for (const r of this.running) {
+      if (r.jobs.includes(job) && r.jobs.every((j) => j.final)) r.controller.abort(new Error(error.code));
+    }
+    return true;
+  }
+
+  /** Cancels every queued job. */
+  cancelQueued(error: JobError): void {
+    for (const j of [...this.pending]) this.cancel(j, error);
+  }
+
+  /** Cancels every running job. */
+  cancelRunning(error: JobError): void {
+    for (const r of [...this.running]) for (const j of r.jobs) this.cancel(j, error);
+  }
+
+  /** Resolves when nothing is running or queued. */
+  idle(): Promise<void> {
+    if (this.running.size === 0 && this.pending.length === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private batchKey(j: Job): string | null {
+    const r = j.req;
+    if (r.kind !== "txt2img" || r.n !== 1) return null;
+    return JSON.stringify([r.width, r.height, r.steps, r.guidanceScale, r.scheduler ?? null]);
+  }
+
+  private takeBatch(): Job[] {
+    const head = this.pending.shift()!;
+    const batch = [head];
+    const key = this.options.maxBatchSize > 1 ? this.batchKey(head) : null;
+    if (key !== null) {
+      for (let i = 0; i < this.pending.length && batch.length < this.options.maxBatchSize; ) {
+        if (this.batchKey(this.pending[i]!) === key) batch.push(this.pending.splice(i, 1)[0]!);
+        else i++;
+      }
+    }
+    return batch;
+  }
+
+  private pump(): void {
+    if (this.running.size > 0) return;
+    if (this.pending.length === 0) {
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const f of w) f();
+      return;
+    }
+    const jobs = this.takeBatch();
+    const run: Running = { jobs, controller: new AbortController() };
+    this.running.add(run);
+    void this.execute(run).finally(() => {
+      this.running.delete(run);
+      this.pump();
+    });
+  }
+
+  private async execute(run: Running): Promise<void> {
+    const { jobs } = run;
+    const now = Date.now();
+    for (const j of jobs) {
+      j.state = "running";
+      j.startedAt = now;
+    }
+    let last = process.hrtime.bigint();
+    const onProgress = (ev: ProgressEvent): void => {
+      const t = process.hrtime.bigint();
+      this.options.metrics.stepLatency(this.name, Number(t - last) / 1e9);
+      last = t;
+      for (const j of jobs) {
+        if (j.final) continue;
+        j.step = ev.step;
+        j.total = ev.total;
+        j.emit({ event: "step", data: { id: j.id, step: ev.step, total: ev.total, timestep: ev.timestep } });
+      }
+    };
+    const head = jobs[0]!.req;
+    try {
+      let out: PipelineResult;
+      const signal = run.controller.signal;
+      if (head.kind === "img2img") {
+        out = await this.pipe.img2img({
+          prompt: head.prompt, ...(head.negativePrompt !== undefined ? { negativePrompt: head.negativePrompt } : {}),
+          image: head.image!, strength: head.strength!, steps: head.steps, guidanceScale: head.guidanceScale, seed: head.seed,
+          numImagesPerPrompt: head.n, ...(head.scheduler ? { scheduler: head.scheduler } : {}), signal, onProgress,
+        });
+      } else if (jobs.length === 1) {
+        out = await this.pipe.generate({
+          prompt: head.prompt, ...(head.negativePrompt !== undefined ? { negativePrompt: head.negativePrompt } : {}),
+          width: head.width, height: head.height, steps: head.steps, guidanceScale: head.guidanceScale, seed: head.seed,
+          numImagesPerPrompt: head.n, ...(head.scheduler ? { scheduler: head.scheduler } : {}), signal, onProgress,
+        });
+      } else {
+        // One call for the batch: prompt i with generator i, exactly as job i alone (n = 1, torch CPU generator).
+        out = await this.pipe.generate({
+          prompt: jobs.map((j) => j.req.prompt),
+          negativePrompt: jobs.map((j) => j.req.negativePrompt ?? ""),
+          generator: jobs.map((j) => new TorchCpuGenerator(BigInt(j.req.seed))),
+          width: head.width, height: head.height, steps: head.steps, guidanceScale: head.guidanceScale,
+          ...(head.scheduler ? { scheduler: head.scheduler } : {}), outputType: "raw", signal, onProgress,
+        });
+      }
+      const created = Math.floor(Date.now() / 1000);
+      jobs.forEach((j, i) => {
+        const per = jobs.length === 1 ? out.images.length : 1;
+        const nsfw = out.nsfwContentDetected ? out.nsfwContentDetected.slice(i * per, (i + 1) * per) : null;
+        const parameters: Record<string, unknown> = { ...out.parameters, prompt: j.req.prompt, negativePrompt: j.req.negativePrompt ?? null, seed: j.req.seed };
+        let images: Buffer[];
+        if (jobs.length === 1) images = out.images as Buffer[];
+        else {
+          // raw pixels, encoded here so each PNG's metadata names only its own job (not the batch's prompts)
+          parameters.rng = "cpu";
+          parameters.numImagesPerPrompt = 1;
+          parameters.batchedWith = jobs.length;
+          images = [encodePngSync(out.images[i] as RawImage, pngText(parameters))];
+        }
+        const result: JobResult = { created, images, seed: j.req.seed, parameters, warnings: out.warnings, nsfw };
+        if (j.settle("succeeded", result, null)) {
+          this.options.metrics.imagesGenerated(this.name, images.length);
+          this.options.metrics.jobFinished(this.name, "succeeded");
+        }
+      });
+    } catch (err) {
+      const e = publicError(err);
+      if (e.status >= 500 && e.code !== "out_of_memory") {
+        this.options.logError(`sd-native server: job ${jobs.map((j) => j.id).join(", ")} failed: ${(err as Error)?.stack ?? String(err)}`);
+      }
+      for (const j of jobs) {
+        if (j.settle(e.code === "cancelled" ? "cancelled" : "failed", null, e)) this.options.metrics.jobFinished(this.name, j.state);
+      }
+    }
+  }
+}
+
+/** PNG text metadata for one job: an A1111-style "parameters" line and the JSON parameters. */
+function pngText(p: Record<string, unknown>): Record<string, string> {
+  const lines = [String(p.prompt)];
+  if (typeof p.negativePrompt === "string" && p.negativePrompt !== "") lines.push(`Negative prompt: ${p.negativePrompt}`);
+  lines.push(
+    `Steps: ${String(p.steps)}, Sampler: ${String(p.scheduler)}, CFG scale: ${String(p.guidanceScale)}, Seed: ${String(p.seed)}, ` +
+      `Size: ${String(p.width)}x${String(p.height)}, Pipeline: ${String(p.pipeline)}`,
+  );
+  return { parameters: lines.join("\n"), "sd-native": JSON.stringify(p) };
+}
