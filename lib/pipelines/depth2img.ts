@@ -1,6 +1,6 @@
 /** StableDiffusionDepth2ImgPipeline with a caller-supplied depth map (no depth estimator in sd-native). */
 import { InvalidArgumentError, ShapeError, UnsupportedError } from "../errors.js";
-import { preprocessImage } from "../images/index.js";
+import { loadImageGray, preprocessImage } from "../images/index.js";
 import type { Tensor } from "../tensor.js";
 import {
   checkNumber, checkSteps, DiffusionPipeline, readImage, reportSeed, type Plan, type StepEndCallback,
@@ -12,10 +12,11 @@ export interface Depth2ImgOptions extends PromptCallOptions {
   image: ImageInput;
   /**
    * Depth map (larger = nearer, any scale; it is min-max normalised): a Tensor of shape [H, W], [B, H, W] or
-   * [B, 1, H, W], any resolution (resized bicubically to the latent size, as diffusers does). Required:
-   * sd-native has no depth estimator (DPT).
+   * [B, 1, H, W], or an image (path, Buffer, sharp instance or raw pixels: its gray levels are the depth),
+   * any resolution (resized bicubically to the latent size, as diffusers does). Required: sd-native has no
+   * depth estimator (DPT).
    */
-  depthMap: Tensor;
+  depthMap: Tensor | ImageInput;
   /** Default 0.8. */
   strength?: number;
   /** Default 50. */
@@ -26,6 +27,18 @@ export interface Depth2ImgOptions extends PromptCallOptions {
 }
 
 const f32 = Math.fround;
+
+function isTensor(v: unknown): v is Tensor {
+  return typeof v === "object" && v !== null && Array.isArray((v as Tensor).shape) && (v as Tensor).data instanceof Float32Array;
+}
+
+/** A depth map given as an image becomes its gray levels [H, W] (0..255; the scale does not matter). */
+async function depthTensor(input: Tensor | ImageInput): Promise<Tensor> {
+  if (input === undefined || input === null) throw new InvalidArgumentError("depthMap is required (sd-native has no depth estimator)");
+  if (isTensor(input)) return input;
+  const g = await loadImageGray(input);
+  return { shape: [g.height, g.width], data: Float32Array.from(g.data) };
+}
 
 /** diffusers prepare_depth_map for a given depth map: bicubic resize, per-item min-max to [-1, 1]. */
 export function prepareDepthMap(depth: Tensor, imageHeight: number, imageWidth: number, vaeScaleFactor: number): Tensor {
@@ -85,7 +98,7 @@ export class StableDiffusionDepth2ImgPipeline extends DiffusionPipeline {
     const f = this.vaeScaleFactor;
     const width = img.width - (img.width % f), height = img.height - (img.height % f);
     if (width < f || height < f) throw new UnsupportedError(`image is ${img.width}x${img.height}; it must be at least ${f}x${f}`);
-    const depth = prepareDepthMap(o.depthMap, img.height, img.width, f);
+    const depth = prepareDepthMap(await depthTensor(o.depthMap), img.height, img.width, f);
     const cfg = common.guidance > 1;
     const batch = prompts.length * common.n;
     const plan: Plan = {
