@@ -3,6 +3,7 @@
  * decoding and output (diffusers 0.27.2 semantics).
  */
 import { tiledDecode } from "./vae-tiling.js";
+import type { UNetBatcher } from "./unet-batcher.js";
 import { randomBytes } from "node:crypto";
 import type { ImageEncoder } from "../components/image-encoder.js";
 import type { TextEncoder } from "../components/text-encoder.js";
@@ -70,6 +71,8 @@ export interface PipelineParts {
   /** Shared by all pipelines built on these parts: calls run one at a time. */
   queue: { tail: Promise<unknown> };
   disposed: boolean;
+  /** A view made by withBatcher(): shares another pipeline's networks and never disposes them. */
+  borrowed?: boolean;
 }
 
 const SAFETY_OFF_WARNING =
@@ -166,9 +169,26 @@ export abstract class DiffusionPipeline implements AsyncDisposable {
   /** The diffusers class this object behaves like. */
   abstract readonly pipelineClass: PipelineClassName;
 
+  /** UNet calls go through this batcher (views made by withBatcher). */
+  protected batcher: UNetBatcher | null = null;
+
   /** @internal use loadPipeline() or the class's static load() */
   constructor(parts: PipelineParts) {
     this.parts = parts;
+  }
+
+  /**
+   * A view of this pipeline for continuous batching: it shares the weights, its calls are not queued behind
+   * other views' (each view still runs one call at a time), and its UNet calls are merged with those of every
+   * other view using the same `batcher` (see UNetBatcher). dispose() on a view does nothing; the view must
+   * not outlive this pipeline.
+   */
+  withBatcher(batcher: UNetBatcher): this {
+    if (batcher.unet !== this.parts.unet) throw new InvalidArgumentError("the batcher must wrap this pipeline's UNet");
+    const Ctor = this.constructor as new (parts: PipelineParts) => this;
+    const view = new Ctor({ ...this.parts, queue: { tail: Promise.resolve() }, ownsContext: false, borrowed: true });
+    view.batcher = batcher;
+    return view;
   }
 
   // ---- components ----
@@ -236,7 +256,7 @@ export abstract class DiffusionPipeline implements AsyncDisposable {
   /** Frees every network (and the context when the pipeline created it). Idempotent. */
   dispose(): void {
     const p = this.parts;
-    if (p.disposed) return;
+    if (p.disposed || p.borrowed) return;
     p.disposed = true;
     p.textEncoder?.dispose();
     p.unet.dispose();
@@ -456,16 +476,28 @@ export abstract class DiffusionPipeline implements AsyncDisposable {
     const shape = latents.shape;
     const B = shape[0]!;
     const total = timesteps.length;
+    this.batcher?.join();
+    try {
+      return await this.denoiseSteps(a, latents, shape, B, total);
+    } finally {
+      this.batcher?.leave();
+    }
+  }
+
+  private async denoiseSteps(a: DenoiseArgs, latents: Tensor, shape: number[], B: number, total: number): Promise<Tensor> {
+    const { scheduler, timesteps, cfg, options: o } = a;
     for (let i = 0; i < total; i++) {
       if (o.signal?.aborted) throw new AbortError("aborted between steps", { cause: o.signal.reason });
       const t = timesteps[i]!;
       const scaled: Tensor = { shape, data: scheduler.scaleModelInput(latents.data, t) };
       let input = cfg ? catBatch([scaled, scaled]) : scaled;
       if (a.extra) input = catChannels([input, a.extra]);
-      const pred = await this.parts.unet.forward(input, t, a.embeds, {
-        signal: o.signal,
-        ...(a.classLabels ? { classLabels: a.classLabels } : {}),
-      });
+      const pred = this.batcher
+        ? await this.batcher.forward(input, t, a.embeds, a.classLabels ? { classLabels: a.classLabels } : {})
+        : await this.parts.unet.forward(input, t, a.embeds, {
+            signal: o.signal,
+            ...(a.classLabels ? { classLabels: a.classLabels } : {}),
+          });
       let noise: Float32Array;
       if (cfg) {
         noise = guidanceCombine(pred.data, a.guidanceScale);

@@ -21,3 +21,4 @@ export type {
   CommonCallOptions, LoadPipelineOptions, OutputType, PipelineClassName, PipelineResult, ProgressEvent, PromptCallOptions,
 } from "./types.js";
 export { tiledDecode, type TileDecoder, type VaeTilingOptions } from "./vae-tiling.js";
+export { UNetBatcher, type UNetBatcherOptions, type UNetBatcherStats } from "./unet-batcher.js";
