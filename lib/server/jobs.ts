@@ -1,16 +1,15 @@
 /**
- * Jobs and the per-model queue. Each loaded model has one queue and one worker: it runs the oldest queued
- * job (FIFO) through the pipeline with an AbortSignal and onProgress. With maxBatchSize > 1, queued
- * text-to-image jobs that can share a pipeline call (same size, steps, guidance, scheduler, one image each)
- * run together as one batch, each with its own seeded generator, so every image equals the one the job would
- * give alone.
+ * Jobs and the per-model queue. Jobs start in arrival order (FIFO), each through the pipeline with its own
+ * AbortSignal and onProgress. With maxBatchSize > 1 the queue runs up to maxBatchSize jobs at once
+ * (continuous batching): each job is a pipeline view sharing one UNetBatcher, so the jobs' UNet calls merge
+ * step by step into shared forwards with per-sample timesteps — whatever their prompts, seeds, sizes (calls
+ * of the same size merge), guidance, step counts and schedulers — a job joins at the next step boundary and
+ * leaves when it is done, and every result equals the job run alone.
  */
 import { randomUUID } from "node:crypto";
 import type { StableDiffusionPipeline } from "../pipelines/stable-diffusion.js";
+import { UNetBatcher } from "../pipelines/unet-batcher.js";
 import type { PipelineResult, ProgressEvent } from "../pipelines/types.js";
-import { TorchCpuGenerator } from "../rng/torch-cpu.js";
-import { encodePngSync } from "../images/index.js";
-import type { RawImage } from "../pipelines/types.js";
 import { publicError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
 import type { GenerationRequest } from "./validate.js";
@@ -130,12 +129,21 @@ export class ModelQueue {
   readonly pending: Job[] = [];
   private readonly running = new Set<Running>();
   private idleWaiters: (() => void)[] = [];
+  /** Shared by the running jobs when maxBatchSize > 1 (CFG doubles a job's samples). */
+  private readonly batcher: UNetBatcher | null;
 
   constructor(
     readonly name: string,
     readonly pipe: StableDiffusionPipeline,
     private readonly options: QueueOptions,
-  ) {}
+  ) {
+    this.batcher = options.maxBatchSize > 1 ? new UNetBatcher(pipe.unet, { maxBatch: 2 * options.maxBatchSize }) : null;
+  }
+
+  /** Merged UNet forwards so far (continuous batching), for tests and diagnostics. */
+  get batchStats(): { forwards: number; calls: number; maxCallsMerged: number } | null {
+    return this.batcher ? { ...this.batcher.stats } : null;
+  }
 
   get queued(): number {
     return this.pending.length;
@@ -182,40 +190,21 @@ export class ModelQueue {
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
-  private batchKey(j: Job): string | null {
-    const r = j.req;
-    if (r.kind !== "txt2img" || r.n !== 1) return null;
-    return JSON.stringify([r.width, r.height, r.steps, r.guidanceScale, r.scheduler ?? null]);
-  }
-
-  private takeBatch(): Job[] {
-    const head = this.pending.shift()!;
-    const batch = [head];
-    const key = this.options.maxBatchSize > 1 ? this.batchKey(head) : null;
-    if (key !== null) {
-      for (let i = 0; i < this.pending.length && batch.length < this.options.maxBatchSize; ) {
-        if (this.batchKey(this.pending[i]!) === key) batch.push(this.pending.splice(i, 1)[0]!);
-        else i++;
-      }
-    }
-    return batch;
-  }
-
   private pump(): void {
-    if (this.running.size > 0) return;
-    if (this.pending.length === 0) {
+    const concurrency = Math.max(1, this.options.maxBatchSize);
+    while (this.running.size < concurrency && this.pending.length > 0) {
+      const run: Running = { jobs: [this.pending.shift()!], controller: new AbortController() };
+      this.running.add(run);
+      void this.execute(run).finally(() => {
+        this.running.delete(run);
+        this.pump();
+      });
+    }
+    if (this.running.size === 0 && this.pending.length === 0) {
       const w = this.idleWaiters;
       this.idleWaiters = [];
       for (const f of w) f();
-      return;
     }
-    const jobs = this.takeBatch();
-    const run: Running = { jobs, controller: new AbortController() };
-    this.running.add(run);
-    void this.execute(run).finally(() => {
-      this.running.delete(run);
-      this.pump();
-    });
   }
 
   private async execute(run: Running): Promise<void> {
@@ -238,51 +227,33 @@ export class ModelQueue {
       }
     };
     const head = jobs[0]!.req;
+    const pipe = this.batcher ? this.pipe.withBatcher(this.batcher) : this.pipe;
     try {
       let out: PipelineResult;
       const signal = run.controller.signal;
       if (head.kind === "img2img") {
-        out = await this.pipe.img2img({
+        out = await pipe.img2img({
           prompt: head.prompt, ...(head.negativePrompt !== undefined ? { negativePrompt: head.negativePrompt } : {}),
           image: head.image!, strength: head.strength!, steps: head.steps, guidanceScale: head.guidanceScale, seed: head.seed,
           numImagesPerPrompt: head.n, ...(head.scheduler ? { scheduler: head.scheduler } : {}), signal, onProgress,
         });
-      } else if (jobs.length === 1) {
-        out = await this.pipe.generate({
+      } else {
+        out = await pipe.generate({
           prompt: head.prompt, ...(head.negativePrompt !== undefined ? { negativePrompt: head.negativePrompt } : {}),
           width: head.width, height: head.height, steps: head.steps, guidanceScale: head.guidanceScale, seed: head.seed,
           numImagesPerPrompt: head.n, ...(head.scheduler ? { scheduler: head.scheduler } : {}), signal, onProgress,
         });
-      } else {
-        // One call for the batch: prompt i with generator i, exactly as job i alone (n = 1, torch CPU generator).
-        out = await this.pipe.generate({
-          prompt: jobs.map((j) => j.req.prompt),
-          negativePrompt: jobs.map((j) => j.req.negativePrompt ?? ""),
-          generator: jobs.map((j) => new TorchCpuGenerator(BigInt(j.req.seed))),
-          width: head.width, height: head.height, steps: head.steps, guidanceScale: head.guidanceScale,
-          ...(head.scheduler ? { scheduler: head.scheduler } : {}), outputType: "raw", signal, onProgress,
-        });
       }
       const created = Math.floor(Date.now() / 1000);
-      jobs.forEach((j, i) => {
-        const per = jobs.length === 1 ? out.images.length : 1;
-        const nsfw = out.nsfwContentDetected ? out.nsfwContentDetected.slice(i * per, (i + 1) * per) : null;
+      for (const j of jobs) {
         const parameters: Record<string, unknown> = { ...out.parameters, prompt: j.req.prompt, negativePrompt: j.req.negativePrompt ?? null, seed: j.req.seed };
-        let images: Buffer[];
-        if (jobs.length === 1) images = out.images as Buffer[];
-        else {
-          // raw pixels, encoded here so each PNG's metadata names only its own job (not the batch's prompts)
-          parameters.rng = "cpu";
-          parameters.numImagesPerPrompt = 1;
-          parameters.batchedWith = jobs.length;
-          images = [encodePngSync(out.images[i] as RawImage, pngText(parameters))];
-        }
-        const result: JobResult = { created, images, seed: j.req.seed, parameters, warnings: out.warnings, nsfw };
+        const images = out.images as Buffer[];
+        const result: JobResult = { created, images, seed: j.req.seed, parameters, warnings: out.warnings, nsfw: out.nsfwContentDetected };
         if (j.settle("succeeded", result, null)) {
           this.options.metrics.imagesGenerated(this.name, images.length);
           this.options.metrics.jobFinished(this.name, "succeeded");
         }
-      });
+      }
     } catch (err) {
       const e = publicError(err);
       if (e.status >= 500 && e.code !== "out_of_memory") {
@@ -293,15 +264,4 @@ export class ModelQueue {
       }
     }
   }
-}
-
-/** PNG text metadata for one job: an A1111-style "parameters" line and the JSON parameters. */
-function pngText(p: Record<string, unknown>): Record<string, string> {
-  const lines = [String(p.prompt)];
-  if (typeof p.negativePrompt === "string" && p.negativePrompt !== "") lines.push(`Negative prompt: ${p.negativePrompt}`);
-  lines.push(
-    `Steps: ${String(p.steps)}, Sampler: ${String(p.scheduler)}, CFG scale: ${String(p.guidanceScale)}, Seed: ${String(p.seed)}, ` +
-      `Size: ${String(p.width)}x${String(p.height)}, Pipeline: ${String(p.pipeline)}`,
-  );
-  return { parameters: lines.join("\n"), "sd-native": JSON.stringify(p) };
 }

@@ -44,12 +44,16 @@ export class Metrics {
     this.requests.set(status, (this.requests.get(status) ?? 0) + 1);
   }
 
-  render(gauges: { model: string; queued: number; running: number }[]): string {
+  render(gauges: { model: string; queued: number; running: number; unetForwards?: number; unetCalls?: number }[]): string {
     const out: string[] = [];
     out.push("# HELP sdn_queue_depth Jobs waiting in the model's queue.", "# TYPE sdn_queue_depth gauge");
     for (const g of gauges) out.push(`sdn_queue_depth{model="${label(g.model)}"} ${g.queued}`);
     out.push("# HELP sdn_running_jobs Jobs running now.", "# TYPE sdn_running_jobs gauge");
     for (const g of gauges) out.push(`sdn_running_jobs{model="${label(g.model)}"} ${g.running}`);
+    out.push("# HELP sdn_unet_forwards_total UNet forwards run (continuous batching merges calls into them).", "# TYPE sdn_unet_forwards_total counter");
+    for (const g of gauges) if (g.unetForwards !== undefined) out.push(`sdn_unet_forwards_total{model="${label(g.model)}"} ${g.unetForwards}`);
+    out.push("# HELP sdn_unet_calls_total UNet calls of jobs (one per job step) served by merged forwards.", "# TYPE sdn_unet_calls_total counter");
+    for (const g of gauges) if (g.unetCalls !== undefined) out.push(`sdn_unet_calls_total{model="${label(g.model)}"} ${g.unetCalls}`);
     out.push("# HELP sdn_images_generated_total Images generated.", "# TYPE sdn_images_generated_total counter");
     for (const g of gauges) out.push(`sdn_images_generated_total{model="${label(g.model)}"} ${this.images.get(g.model) ?? 0}`);
     out.push("# HELP sdn_jobs_total Jobs finished, by final state.", "# TYPE sdn_jobs_total counter");

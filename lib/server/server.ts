@@ -174,7 +174,16 @@ export class SdServer {
       if (path === "/metrics") {
         return this.only(method, ["GET"], () => {
           res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
-          res.end(this.metrics.render([...this.queues.values()].map((q) => ({ model: q.name, queued: q.queued, running: q.runningJobs }))));
+          res.end(
+          this.metrics.render(
+            [...this.queues.values()].map((q) => ({
+              model: q.name,
+              queued: q.queued,
+              running: q.runningJobs,
+              ...(q.batchStats ? { unetForwards: q.batchStats.forwards, unetCalls: q.batchStats.calls } : {}),
+            })),
+          ),
+        );
         });
       }
       if (path === "/v1/models") {

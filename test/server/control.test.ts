@@ -118,32 +118,25 @@ describeWithReference("server control", () => {
     expect(rb.body.error.code).toBe("shutting_down");
   });
 
-  it("cross-request batching: same-size jobs run together and equal the jobs run alone", async () => {
-    const { server, url } = await startServer({ maxBatchSize: 4, limits: { maxSteps: 1000 } });
+  it("continuous batching: jobs with different prompts, seeds, steps and schedulers share UNet forwards and equal the jobs run alone", async () => {
+    const { server, url } = await startServer({ maxBatchSize: 4 });
     try {
-      // a blocker keeps the worker busy while four jobs queue up
-      const blocker = await post(`${url}/v1/images/generations`, { ...base, prompt: "block", steps: 1000, async: true });
-      await waitFor(async () => (await get(`${url}/v1/jobs/${blocker.body.id}`)).body.state === "running");
-      const reqs: { width: number; height: number; steps: number; prompt: string; seed: number; negative_prompt?: string; scheduler?: string }[] = [
+      const reqs: { width: number; height: number; steps: number; prompt: string; seed: number; negative_prompt?: string; scheduler?: string; guidance_scale?: number }[] = [
         { ...base, prompt: "a red fox", seed: 7, steps: 3 },
-        { ...base, prompt: "a blue bird", negative_prompt: "blurry", seed: 8, steps: 3 },
-        { ...base, prompt: "a red fox", seed: 9, steps: 3 },
-        { ...base, prompt: "a tree", seed: 10, steps: 3, scheduler: "euler-a" }, // different scheduler: not batched with the others
+        { ...base, prompt: "a blue bird", negative_prompt: "blurry", seed: 8, steps: 4, scheduler: "ddim" },
+        { ...base, prompt: "a red fox", seed: 9, steps: 2, guidance_scale: 5 },
+        { ...base, prompt: "a tree", seed: 10, steps: 3, scheduler: "euler-a" },
       ];
-      const pending = reqs.map((r) => post(`${url}/v1/images/generations`, r));
-      await waitFor(async () => (await get(`${url}/health`)).body.models[0].queued === 4);
-      await del(`${url}/v1/jobs/${blocker.body.id}`);
-      const answers = await Promise.all(pending);
+      const answers = await Promise.all(reqs.map((r) => post(`${url}/v1/images/generations`, r)));
       const pipe = await tinyPipe();
       for (let i = 0; i < reqs.length; i++) {
         const a = answers[i]!;
         expect(a.status).toBe(200);
-        expect(a.body.parameters.batchedWith).toBe(i < 3 ? 3 : undefined);
         expect(a.body.parameters.prompt).toBe(reqs[i]!.prompt);
         const r = reqs[i]!;
         const alone = await pipe.generate({
-          prompt: r.prompt, ...(r.negative_prompt ? { negativePrompt: r.negative_prompt } : {}), width: 64, height: 64, steps: 3, seed: r.seed,
-          ...(r.scheduler ? { scheduler: r.scheduler } : {}), outputType: "raw",
+          prompt: r.prompt, ...(r.negative_prompt ? { negativePrompt: r.negative_prompt } : {}), width: 64, height: 64, steps: r.steps, seed: r.seed,
+          ...(r.scheduler ? { scheduler: r.scheduler } : {}), ...(r.guidance_scale ? { guidanceScale: r.guidance_scale } : {}), outputType: "raw",
         });
         const got = await loadImageRGB(Buffer.from(a.body.data[0].b64_json, "base64"));
         const want = alone.images[0] as { data: Uint8Array };
@@ -151,6 +144,10 @@ describeWithReference("server control", () => {
         for (let k = 0; k < want.data.length; k++) maxDiff = Math.max(maxDiff, Math.abs(got.data[k]! - want.data[k]!));
         expect(maxDiff).toBeLessThanOrEqual(1);
       }
+      const metrics = (await get(`${url}/metrics`)).body as string;
+      const forwards = Number(/sdn_unet_forwards_total\{[^}]*\} (\d+)/.exec(metrics)![1]);
+      const calls = Number(/sdn_unet_calls_total\{[^}]*\} (\d+)/.exec(metrics)![1]);
+      expect(calls).toBeGreaterThan(forwards); // some steps of different jobs ran in one forward
     } finally {
       await server.close({ graceMs: 0 });
     }
