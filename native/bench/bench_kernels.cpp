@@ -14,6 +14,7 @@
 #include "cpu/kernels.h"
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <ctime>
 #include <cstdio>
@@ -142,6 +143,53 @@ void bench_conv(const Ctx & c, int64_t batch, int64_t cin, int64_t hw, int64_t c
     emit(c, stage, shape, 2.0 * batch * cout * oh * oh * cin * ksize * ksize, s);
 }
 
+// 3x3 stride-1 convolution through each path: "direct" (implicit GEMM), "winograd" (weights transformed
+// once, as a caller caching them would), "winograd_percall" (transformed on every call). GFLOP/s are
+// effective: the direct convolution's FLOPs / time, so Winograd can exceed the FMA peak.
+void bench_conv3x3_algos(const Ctx & c, int64_t batch, int64_t cin, int64_t hw, int64_t cout, const char * label) {
+    using sdn::cpu::DType;
+    auto x = random_vec(static_cast<size_t>(batch * cin * hw * hw), 3);
+    const float ws = 1.0f / std::sqrt(9.0f * static_cast<float>(cin));
+    auto w = random_vec(static_cast<size_t>(cout * cin * 9), 4, -ws, ws);
+    auto b = random_vec(static_cast<size_t>(cout), 5);
+    std::vector<float> y(static_cast<size_t>(batch * cout * hw * hw));
+    sdn::cpu::Conv2dArgs a;
+    a.batch = batch;
+    a.in_channels = cin;
+    a.in_h = a.in_w = hw;
+    a.out_channels = cout;
+    a.input = x.data();
+    a.weight = w.data();
+    a.bias = b.data();
+    a.output = y.data();
+    char shape[160];
+    std::snprintf(shape, sizeof shape, "N=%lld C=%lld H=W=%lld -> O=%lld k=3 s=1", (long long)batch, (long long)cin,
+                  (long long)hw, (long long)cout);
+    const double flop = 2.0 * batch * cout * hw * hw * cin * 9;
+    const double secs = c.seconds;
+    if (wanted(c, std::string("conv3x3_direct_") + label))
+        emit(c, std::string("conv3x3_direct_") + label, shape, flop,
+             best_seconds(secs, [&] { sdn::cpu::conv2d_direct(c.pool, c.level, a); }));
+    if (wanted(c, std::string("conv3x3_winograd_") + label)) {
+        const auto tw = sdn::cpu::winograd_transform_weights(c.pool, c.level, w.data(), DType::F32, cout, cin);
+        sdn::cpu::Conv2dArgs aw = a;
+        aw.winograd_weight = &tw;
+        emit(c, std::string("conv3x3_winograd_") + label, shape, flop,
+             best_seconds(secs, [&] { sdn::cpu::conv2d_winograd(c.pool, c.level, aw); }));
+    }
+    if (wanted(c, std::string("conv3x3_winograd_percall_") + label))
+        emit(c, std::string("conv3x3_winograd_percall_") + label, shape, flop,
+             best_seconds(secs, [&] { sdn::cpu::conv2d_winograd(c.pool, c.level, a); }));
+    if (wanted(c, std::string("winograd_weight_transform_") + label)) {
+        const Timing t = best_seconds(secs, [&] {
+            sdn::cpu::winograd_transform_weights(c.pool, c.level, w.data(), DType::F32, cout, cin);
+        });
+        std::printf("{\"backend\":\"cpu\",\"stage\":\"winograd_weight_transform_%s\",\"shape\":\"O=%lld C=%lld\",\"ms\":%.3f}\n",
+                    label, (long long)cout, (long long)cin, t.wall * 1e3);
+        std::fflush(stdout);
+    }
+}
+
 void bench_attention(const Ctx & c, int64_t batch, int64_t heads, int64_t nq, int64_t nk, int64_t d, const char * label) {
     const std::string stage = std::string("attention_") + label;
     if (!wanted(c, stage)) return;
@@ -180,6 +228,9 @@ int run_cpu_kernel_benches(double seconds, const std::string & only) {
         bench_conv(c, 2, 320, 64, 320, 3, 1, "3x3_64x64x320_b2");
         bench_conv(c, 2, 320, 64, 640, 1, 1, "1x1_64x64_320to640_b2");
         bench_conv(c, 2, 640, 32, 640, 3, 2, "3x3s2_32x32x640_b2");
+        bench_conv3x3_algos(c, 2, 320, 64, 320, "64x64x320_b2");
+        bench_conv3x3_algos(c, 1, 512, 64, 512, "vae_64x64x512");
+        bench_conv3x3_algos(c, 1, 128, 512, 128, "vae_512x512x128");
         bench_attention(c, 2, 8, 4096, 4096, 40, "self_sd15_b2_h8_n4096_d40");
         bench_attention(c, 2, 8, 4096, 77, 40, "cross_sd15_b2_h8_n4096_nk77_d40");
         bench_attention(c, 2, 8, 1024, 1024, 80, "self_sd15_b2_h8_n1024_d80");

@@ -104,14 +104,15 @@ int64_t conv2d_out_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad)
     return span < 0 ? 0 : span / stride + 1;
 }
 
-void conv2d(ThreadPool & pool, SimdLevel level, const Conv2dArgs & a, const ExecControl * control) {
+void validate_conv2d(const Conv2dArgs & a) {
     auto num = [](int64_t v) { return std::to_string(v); };
     require(a.batch >= 1 && a.in_channels >= 1 && a.in_h >= 1 && a.in_w >= 1 && a.out_channels >= 1, SDN_ERR_SHAPE,
             "conv2d: batch, channels and sizes must be positive (batch=" + num(a.batch) + " in_channels=" +
                 num(a.in_channels) + " h=" + num(a.in_h) + " w=" + num(a.in_w) + " out_channels=" + num(a.out_channels) + ")");
     require(a.kernel_h >= 1 && a.kernel_w >= 1 && a.stride >= 1 && a.pad >= 0, SDN_ERR_INVALID_ARGUMENT,
             "conv2d: kernel and stride must be >= 1 and pad >= 0");
-    require(a.input != nullptr && (a.weight != nullptr || a.packed_weight != nullptr) && a.output != nullptr,
+    require(a.input != nullptr && (a.weight != nullptr || a.packed_weight != nullptr || a.winograd_weight != nullptr) &&
+                a.output != nullptr,
             SDN_ERR_INVALID_ARGUMENT,
             "conv2d: input, weight or output is NULL");
     const int64_t oh = conv2d_out_size(a.in_h, a.kernel_h, a.stride, a.pad);
@@ -119,6 +120,31 @@ void conv2d(ThreadPool & pool, SimdLevel level, const Conv2dArgs & a, const Exec
     require(oh >= 1 && ow >= 1, SDN_ERR_SHAPE,
             "conv2d: kernel " + num(a.kernel_h) + "x" + num(a.kernel_w) + " does not fit the padded input " + num(a.in_h) +
                 "x" + num(a.in_w));
+}
+
+void conv2d(ThreadPool & pool, SimdLevel level, const Conv2dArgs & a, const ExecControl * control) {
+    validate_conv2d(a);
+    bool wino = false;
+    if (winograd_eligible(a)) {
+        const ConvAlgo algo = conv_algo();
+        const bool have_w = a.winograd_weight != nullptr;
+        if (algo == ConvAlgo::Winograd) wino = true;
+        else if (algo == ConvAlgo::Auto) wino = winograd_pays(a, have_w);
+        // weights pre-packed for the direct path only: Winograd cannot run; nothing but transformed
+        // weights: the direct path cannot run
+        if (a.weight == nullptr && a.winograd_weight == nullptr) wino = false;
+        if (a.weight == nullptr && a.packed_weight == nullptr) wino = true;
+    }
+    if (wino) conv2d_winograd(pool, level, a, control);
+    else conv2d_direct(pool, level, a, control);
+}
+
+void conv2d_direct(ThreadPool & pool, SimdLevel level, const Conv2dArgs & a, const ExecControl * control) {
+    auto num = [](int64_t v) { return std::to_string(v); };
+    validate_conv2d(a);
+    require(a.weight != nullptr || a.packed_weight != nullptr, SDN_ERR_INVALID_ARGUMENT, "conv2d: weight is NULL");
+    const int64_t oh = conv2d_out_size(a.in_h, a.kernel_h, a.stride, a.pad);
+    const int64_t ow = conv2d_out_size(a.in_w, a.kernel_w, a.stride, a.pad);
 
     const GemmIsa & isa = gemm_isa(level);
     const int64_t MR = isa.mr, NR = isa.nr;

@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <memory>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace sdn {
@@ -29,7 +31,7 @@ public:
     std::string name() const override { return std::string("cpu (") + simd_level_name(level_) + ")"; }
     size_t host_memory() const override {
         std::lock_guard<std::mutex> lock(mutex_);
-        return owned_weight_bytes_;
+        return owned_weight_bytes_ + wino_bytes_;
     }
 
     void gemm_f32(const GemmF32Args & args, const ExecControl & control) override {
@@ -77,6 +79,11 @@ public:
         void * p = const_cast<void *>(w.data);
         {
             std::lock_guard<std::mutex> lock(mutex_);
+            auto wit = wino_cache_.find(w.data);
+            if (wit != wino_cache_.end()) {
+                wino_bytes_ -= wit->second->bytes();
+                wino_cache_.erase(wit);
+            }
             auto it = owned_.find(p);
             if (it != owned_.end()) {
                 owned_.erase(it);
@@ -137,6 +144,9 @@ public:
         a.bias = opt_f32(bias);
         a.residual = residual;
         a.output = y;
+        std::shared_ptr<const cpu::WinogradWeights> wino;
+        if (cpu::winograd_eligible(a) && cpu::conv_algo() != cpu::ConvAlgo::Direct) wino = winograd_weights(a, weight);
+        a.winograd_weight = wino.get();
         cpu::conv2d(pool_, level_, a, &ctl);
     }
 
@@ -265,6 +275,54 @@ public:
     }
 
 private:
+    // Transformed Winograd weights of a 3x3 conv, cached by weight pointer (evicted by release_weight) when
+    // the conv takes the Winograd path with few enough tiles that transforming the weights on every call
+    // would cost more than a few percent (batch x tiles < kWinogradPerCallTiles: the transform of a
+    // 512x512 conv costs ~13 ms on 2 Zen 4 cores, ~30% of that conv at 64x64 and ~3% at 256x256), and while
+    // the cache stays under its budget (SDN_WINOGRAD_CACHE_MB, default 0 = off, which keeps a 512x512 SD1.5 txt2img within weights + 1.5 GB; transformed f32 weights take
+    // 16 bytes per 3x3 weight parameter, so the SD1.5 VAE decoder's 64x64 / 128x128 convs alone would take
+    // ~650 MB). Otherwise conv2d transforms per call (large images, where it is cheap) or runs direct.
+    static constexpr int64_t kWinogradPerCallTiles = 2048;
+
+    static size_t winograd_budget() {
+        static const size_t budget = [] {
+            const char * v = std::getenv("SDN_WINOGRAD_CACHE_MB");
+            if (v == nullptr || *v == '\0') return static_cast<size_t>(0);
+            const long long mb = std::atoll(v);
+            return mb > 0 ? static_cast<size_t>(mb) << 20 : static_cast<size_t>(0);
+        }();
+        return budget;
+    }
+
+    std::shared_ptr<const cpu::WinogradWeights> winograd_weights(const cpu::Conv2dArgs & a, const Weight & weight) {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            auto it = wino_cache_.find(weight.data);
+            if (it != wino_cache_.end()) {
+                const cpu::WinogradWeights & w = *it->second;
+                if (w.out_channels == a.out_channels && w.in_channels == a.in_channels && w.level == level_) return it->second;
+                wino_bytes_ -= w.bytes();
+                wino_cache_.erase(it);
+            }
+        }
+        const int64_t tiles = a.batch * ((a.in_h + 3) / 4) * ((a.in_w + 3) / 4);
+        const bool forced = cpu::conv_algo() == cpu::ConvAlgo::Winograd;
+        if (tiles >= kWinogradPerCallTiles || !(forced || cpu::winograd_pays(a, true))) return nullptr;
+        const size_t bytes =
+            static_cast<size_t>(cpu::winograd_weight_floats(level_, a.out_channels, a.in_channels)) * sizeof(float);
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (wino_bytes_ + bytes > winograd_budget()) return nullptr;
+        }
+        auto w = std::make_shared<cpu::WinogradWeights>(
+            cpu::winograd_transform_weights(pool_, level_, weight.data, to_cpu_dtype(weight.type), a.out_channels, a.in_channels));
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto ins = wino_cache_.emplace(weight.data, w);
+        if (!ins.second) return ins.first->second;  // another thread cached it meanwhile
+        wino_bytes_ += w->bytes();
+        return w;
+    }
+
     // y[b][j][i] = x[b][i][j] for x [batch, rows, cols]
     void transpose_blocks(const float * x, float * y, int64_t batch, int64_t rows, int64_t cols) {
         constexpr int64_t T = 32;
@@ -286,6 +344,8 @@ private:
     mutable std::mutex mutex_;
     std::unordered_set<void *> owned_;
     size_t owned_weight_bytes_ = 0;
+    std::unordered_map<const void *, std::shared_ptr<const cpu::WinogradWeights>> wino_cache_;
+    size_t wino_bytes_ = 0;
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "cpu/gemm.h"
 
 #include <cstdint>
+#include <memory>
 
 namespace sdn::cpu {
 
@@ -37,6 +38,8 @@ double fma_peak_gflops_per_cpu_second(SimdLevel level, double seconds);
 // input is expanded (im2col) one tile of output pixels at a time straight into packed GEMM panels, so
 // no full im2col buffer exists.
 // ------------------------------------------------------------------------------------------------
+struct WinogradWeights;
+
 struct Conv2dArgs {
     int64_t batch = 1;
     int64_t in_channels = 0, in_h = 0, in_w = 0;
@@ -51,16 +54,79 @@ struct Conv2dArgs {
     const float * residual = nullptr;  // optional, same shape as the output (may be the output itself)
     float * output = nullptr;
     // Optional: the weights pre-packed by pack_conv2d_weights for the same level and shape (weight and
-    // weight_type are then ignored). Saves re-packing the weights on every call.
+    // weight_type are then ignored by the direct path). Saves re-packing the weights on every call.
     const PackedMatrix * packed_weight = nullptr;
+    // Optional: the weights transformed by winograd_transform_weights for the same level and shape. When
+    // set (and SDN_CONV_ALGO is not "direct"), a 3x3 stride-1 pad-1 convolution takes the Winograd path.
+    const WinogradWeights * winograd_weight = nullptr;
 };
 
 int64_t conv2d_out_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad);
+// Throws sdn::Error on bad shapes / missing pointers (shared by both conv2d paths).
+void validate_conv2d(const Conv2dArgs & args);
 
 // Packs OIHW weights (f32 / f16 / bf16) once for conv2d at `level` (float32, ~4 bytes per weight).
 PackedMatrix pack_conv2d_weights(ThreadPool & pool, SimdLevel level, const void * weight, DType type,
                                  int64_t out_channels, int64_t in_channels, int64_t kernel_h, int64_t kernel_w);
+// Dispatches between the implicit GEMM and Winograd F(4x4, 3x3) (below) by conv_algo() and winograd_pays().
 void conv2d(ThreadPool & pool, SimdLevel level, const Conv2dArgs & args, const ExecControl * control = nullptr);
+// The implicit GEMM path only.
+void conv2d_direct(ThreadPool & pool, SimdLevel level, const Conv2dArgs & args, const ExecControl * control = nullptr);
+
+// ------------------------------------------------------------------------------------------------
+// Winograd F(4x4, 3x3) for 3x3 stride-1 pad-1 convolutions (cpu/winograd.cpp): 36 multiplies per 4x4
+// output tile and channel pair instead of 144 (4x fewer FLOPs in the products).
+//   U = G g G^T per (out, in) channel pair (computed in double, stored f32: 36 floats per pair, i.e. 4x
+//   the f32 weight size), packed as 36 GEMM A operands [out_c x in_c];
+//   per block of ~64 4x4 output tiles of one image: V = B^T d B of every input channel straight into
+//   packed B panels (36 x in_c x tiles floats, cache resident), 36 GEMMs M = U V on the packed micro-
+//   kernels (gemm_isa) per block of ~112 output channels, then Y = A^T M A + bias (+ residual) clipped to
+//   the image edges. No buffer grows with the image; pool tasks are (image, tile block[, channel group]).
+// Interpolation points 0, +-1, 1/2, -2, inf (see cpu/winograd.h). Error on N(0,1) inputs with
+// N(0, 1/(9C)) weights, C = 128..512: max |err| ~ 1e-5 x max |out| (the direct f32 path: ~1e-6); bounded
+// in tests/test_cpu_winograd.cpp.
+//
+// Dispatch (conv2d, SDN_CONV_ALGO unset or "auto"): Winograd when the shape is 3x3 / stride 1 / pad 1,
+// in_channels >= kWinogradMinChannels, out_channels >= kWinogradMinChannels and the number of output
+// tiles (batch x ceil(H/4) x ceil(W/4)) is at least kWinogradMinTilesCached when transformed weights are
+// supplied, kWinogradMinTiles when they must be transformed on every call (the transform costs about as
+// much as a Winograd conv over a few dozen tiles). SDN_CONV_ALGO=direct|winograd forces a path (winograd
+// still needs an eligible 3x3 / s1 / p1 shape, and weights pre-packed for the direct path keep it direct).
+// Weight caching (the CPU backend, cpu_backend.cpp): transformed weights take 16 bytes per 3x3 weight
+// parameter, so they are cached (keyed by weight pointer, evicted by release_weight, counted in
+// host_memory()) only for convs that take the Winograd path with batch x tiles < 2048 (below that the
+// per-call transform costs more than ~5% of the conv: ~13 ms for a 512x512 conv on 2 Zen 4 cores) and
+// while the cache stays under SDN_WINOGRAD_CACHE_MB (default 0: off, for memory; ~0.2 s slower per 512x512 VAE decode). Larger images transform per call (a
+// few % of the conv); the UNet's 1280-channel convs at 8x8 / 16x16 (few tiles) stay direct.
+// ------------------------------------------------------------------------------------------------
+struct WinogradWeights {
+    SimdLevel level = SimdLevel::Portable;
+    int64_t out_channels = 0, in_channels = 0;
+    int64_t kc = 0;       // K block the A panels were cut with (gemm_kc(in_channels))
+    int64_t out_pad = 0;  // out_channels rounded up to the MR panel height
+    std::shared_ptr<float> data;  // position xi at data + xi * out_pad * in_channels (pack_a layout)
+    size_t bytes() const { return static_cast<size_t>(36 * out_pad * in_channels) * sizeof(float); }
+};
+
+constexpr int64_t kWinogradMinChannels = 32;
+constexpr int64_t kWinogradMinTilesCached = 16;
+constexpr int64_t kWinogradMinTiles = 128;
+
+enum class ConvAlgo { Auto = 0, Direct = 1, Winograd = 2 };
+// SDN_CONV_ALGO=direct|winograd|auto (read on every call; unset or anything else = auto).
+ConvAlgo conv_algo();
+// 3x3, stride 1, pad 1.
+bool winograd_eligible(const Conv2dArgs & args);
+// Whether the auto dispatch takes Winograd for this shape (see the rule above).
+bool winograd_pays(const Conv2dArgs & args, bool weights_transformed);
+// Floats of a WinogradWeights for this level and shape.
+int64_t winograd_weight_floats(SimdLevel level, int64_t out_channels, int64_t in_channels);
+// Transforms OIHW 3x3 weights (f32 / f16 / bf16) once for conv2d_winograd at `level`.
+WinogradWeights winograd_transform_weights(ThreadPool & pool, SimdLevel level, const void * weight, DType type,
+                                           int64_t out_channels, int64_t in_channels, float * dst = nullptr);
+// The Winograd path only (throws SDN_ERR_INVALID_ARGUMENT unless winograd_eligible). Uses
+// args.winograd_weight when set, else transforms args.weight for this call.
+void conv2d_winograd(ThreadPool & pool, SimdLevel level, const Conv2dArgs & args, const ExecControl * control = nullptr);
 
 // ------------------------------------------------------------------------------------------------
 // Attention: out = softmax(scale * Q K^T [+ causal mask]) V per (batch, head), flash style: tiled over
