@@ -7,8 +7,13 @@
  * leaves when it is done, and every result equals the job run alone.
  */
 import { randomUUID } from "node:crypto";
-import type { StableDiffusionPipeline } from "../pipelines/stable-diffusion.js";
+import type { DiffusionPipeline } from "../pipelines/base.js";
+import { StableDiffusionDepth2ImgPipeline } from "../pipelines/depth2img.js";
+import { StableDiffusionImageVariationPipeline } from "../pipelines/image-variation.js";
+import { StableDiffusionInpaintPipeline } from "../pipelines/inpaint.js";
+import { StableDiffusionImg2ImgPipeline, StableDiffusionPipeline } from "../pipelines/stable-diffusion.js";
 import { UNetBatcher } from "../pipelines/unet-batcher.js";
+import { StableDiffusionUpscalePipeline } from "../pipelines/upscale.js";
 import type { PipelineResult, ProgressEvent } from "../pipelines/types.js";
 import { publicError } from "./errors.js";
 import type { Metrics } from "./metrics.js";
@@ -54,11 +59,13 @@ export class Job {
   readonly finished: Promise<void>;
   private resolveFinished!: () => void;
   timer: NodeJS.Timeout | null = null;
+  /** Drops the finished job from the server's job list after the TTL (cleared when it is evicted earlier). */
+  ttlTimer: NodeJS.Timeout | null = null;
   /** A synchronous job's images were sent to its client and freed (GET then answers without them). */
   imagesReleased = false;
 
   constructor(readonly req: GenerationRequest) {
-    this.total = req.kind === "img2img" ? Math.min(Math.floor(req.steps * (req.strength ?? 0.8)), req.steps) : req.steps;
+    this.total = req.strength !== undefined ? Math.min(Math.floor(req.steps * req.strength), req.steps) : req.steps;
     this.finished = new Promise((r) => (this.resolveFinished = r));
   }
 
@@ -84,6 +91,18 @@ export class Job {
     else this.emit({ event: "error", data: { id: this.id, state, error: { code: error!.code, message: error!.message } } });
     this.resolveFinished();
     return true;
+  }
+
+  /**
+   * Frees the images once delivered (a synchronous answer): the result keeps the state, and the replayed `done`
+   * event no longer carries the pixels either, so a retained job costs a few hundred bytes.
+   */
+  releaseImages(): void {
+    if (!this.result) return;
+    this.imagesReleased = true;
+    this.result = { ...this.result, images: [] };
+    const i = this.events.findIndex((e) => e.event === "done");
+    if (i >= 0) this.events[i] = { event: "done", data: this.summary(true) };
   }
 
   /** What GET /v1/jobs/:id answers. */
@@ -134,7 +153,7 @@ export class ModelQueue {
 
   constructor(
     readonly name: string,
-    readonly pipe: StableDiffusionPipeline,
+    readonly pipe: DiffusionPipeline,
     private readonly options: QueueOptions,
   ) {
     this.batcher = options.maxBatchSize > 1 ? new UNetBatcher(pipe.unet, { maxBatch: 2 * options.maxBatchSize }) : null;
@@ -229,24 +248,11 @@ export class ModelQueue {
     const head = jobs[0]!.req;
     const pipe = this.batcher ? this.pipe.withBatcher(this.batcher) : this.pipe;
     try {
-      let out: PipelineResult;
-      const signal = run.controller.signal;
-      if (head.kind === "img2img") {
-        out = await pipe.img2img({
-          prompt: head.prompt, ...(head.negativePrompt !== undefined ? { negativePrompt: head.negativePrompt } : {}),
-          image: head.image!, strength: head.strength!, steps: head.steps, guidanceScale: head.guidanceScale, seed: head.seed,
-          numImagesPerPrompt: head.n, ...(head.scheduler ? { scheduler: head.scheduler } : {}), signal, onProgress,
-        });
-      } else {
-        out = await pipe.generate({
-          prompt: head.prompt, ...(head.negativePrompt !== undefined ? { negativePrompt: head.negativePrompt } : {}),
-          width: head.width, height: head.height, steps: head.steps, guidanceScale: head.guidanceScale, seed: head.seed,
-          numImagesPerPrompt: head.n, ...(head.scheduler ? { scheduler: head.scheduler } : {}), signal, onProgress,
-        });
-      }
+      const out = await runPipeline(pipe, head, run.controller.signal, onProgress);
       const created = Math.floor(Date.now() / 1000);
       for (const j of jobs) {
-        const parameters: Record<string, unknown> = { ...out.parameters, prompt: j.req.prompt, negativePrompt: j.req.negativePrompt ?? null, seed: j.req.seed };
+        const parameters: Record<string, unknown> = { ...out.parameters, seed: j.req.seed };
+        if (j.req.kind !== "variation") Object.assign(parameters, { prompt: j.req.prompt, negativePrompt: j.req.negativePrompt ?? null });
         const images = out.images as Buffer[];
         const result: JobResult = { created, images, seed: j.req.seed, parameters, warnings: out.warnings, nsfw: out.nsfwContentDetected };
         if (j.settle("succeeded", result, null)) {
@@ -263,5 +269,40 @@ export class ModelQueue {
         if (j.settle(e.code === "cancelled" ? "cancelled" : "failed", null, e)) this.options.metrics.jobFinished(this.name, j.state);
       }
     }
+  }
+}
+
+function as<T>(pipe: DiffusionPipeline, cls: abstract new (...args: never[]) => T, kind: string): T {
+  if (pipe instanceof cls) return pipe;
+  throw new Error(`a ${kind} job reached a ${pipe.pipelineClass} (validation should have refused it)`);
+}
+
+/** Runs one job's pipeline call: the method of the model's pipeline class that the job's kind names. */
+function runPipeline(pipe: DiffusionPipeline, r: GenerationRequest, signal: AbortSignal, onProgress: (ev: ProgressEvent) => void): Promise<PipelineResult> {
+  const common = {
+    steps: r.steps, guidanceScale: r.guidanceScale, seed: r.seed, numImagesPerPrompt: r.n,
+    ...(r.scheduler ? { scheduler: r.scheduler } : {}), signal, onProgress,
+  };
+  const text = { prompt: r.prompt, ...(r.negativePrompt !== undefined ? { negativePrompt: r.negativePrompt } : {}) };
+  switch (r.kind) {
+    case "txt2img":
+      return as(pipe, StableDiffusionPipeline, r.kind).generate({ ...text, ...common, width: r.width, height: r.height });
+    case "img2img": {
+      const o = { ...text, ...common, image: r.image!, strength: r.strength! };
+      if (pipe instanceof StableDiffusionPipeline) return pipe.img2img(o);
+      return as(pipe, StableDiffusionImg2ImgPipeline, r.kind).generate(o);
+    }
+    case "inpaint":
+      return as(pipe, StableDiffusionInpaintPipeline, r.kind).generate({
+        ...text, ...common, image: r.image!, maskImage: r.mask!, strength: r.strength!, width: r.width, height: r.height,
+      });
+    case "variation":
+      return as(pipe, StableDiffusionImageVariationPipeline, r.kind).generate({ ...common, image: r.image!, width: r.width, height: r.height });
+    case "upscale":
+      return as(pipe, StableDiffusionUpscalePipeline, r.kind).generate({ ...text, ...common, image: r.image!, noiseLevel: r.noiseLevel! });
+    case "depth2img":
+      return as(pipe, StableDiffusionDepth2ImgPipeline, r.kind).generate({
+        ...text, ...common, image: r.image!, depthMap: r.depthMap!, strength: r.strength!,
+      });
   }
 }

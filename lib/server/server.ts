@@ -3,16 +3,22 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { InvalidArgumentError } from "../errors.js";
-import { StableDiffusionPipeline } from "../pipelines/stable-diffusion.js";
+import type { DiffusionPipeline } from "../pipelines/base.js";
+import { ENDPOINTS, JOB_KINDS, kindsOf, modelInfo, type JobKind, type ModelInfo } from "./capabilities.js";
 import { HttpError, publicError } from "./errors.js";
 import { Job, ModelQueue, resultBody, type JobError, type JobEvent } from "./jobs.js";
 import { Metrics } from "./metrics.js";
 import { openApiDocument } from "./openapi.js";
-import { DEFAULT_LIMITS, readJsonBody, validateGeneration, type JobKind, type ServerLimits } from "./validate.js";
+import { DEFAULT_LIMITS, readJsonBody, validateGeneration, type ServerLimits } from "./validate.js";
 
 export interface ServerOptions {
-  /** The models to serve, by the name clients pass as `model` (the first one is the default). */
-  models: Record<string, StableDiffusionPipeline> | Map<string, StableDiffusionPipeline>;
+  /**
+   * The models to serve, by the name clients pass as `model`: pipelines as loadPipeline() returns them. Each
+   * serves the endpoints of its class (StableDiffusionPipeline: generations and img2img; the inpaint,
+   * image-variation, upscale and depth2img pipelines: their endpoint). A request without `model` goes to the
+   * first model that serves its endpoint.
+   */
+  models: Record<string, DiffusionPipeline> | Map<string, DiffusionPipeline>;
   /** Default "127.0.0.1". */
   host?: string;
   /** Default 8080; 0 picks a free port (see `start()`'s result). */
@@ -23,7 +29,7 @@ export interface ServerOptions {
   cors?: boolean | string | readonly string[];
   /** Queued (not yet running) jobs per model before requests get 429 (default 32). */
   maxQueue?: number;
-  /** Text-to-image jobs run together per pipeline call (default 1: one job at a time). */
+  /** Jobs run at once per model, their UNet calls merged step by step (default 1: one job at a time). */
   maxBatchSize?: number;
   /** A job not finished this long after it was submitted fails with code "timeout" (default 10 minutes). */
   requestTimeoutMs?: number;
@@ -44,6 +50,16 @@ export interface CloseOptions {
 
 const JOB_PATH = /^\/v1\/jobs\/([0-9a-f-]{36})(\/events)?$/;
 
+/** The endpoint paths → the kind of job they make. */
+const IMAGE_ROUTES = new Map<string, JobKind>(JOB_KINDS.map((k) => [ENDPOINTS[k], k]));
+
+/**
+ * A request handler that serves the API without listening: mount it in node:http, express
+ * (`app.use(handler)`) or fastify. With a `next` (express / connect), paths the API does not know are passed on
+ * instead of answering 404.
+ */
+export type SdRequestHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
+
 function sha256(s: string | Buffer): Buffer {
   return createHash("sha256").update(s).digest();
 }
@@ -51,7 +67,13 @@ function sha256(s: string | Buffer): Buffer {
 export class SdServer {
   readonly httpServer: Server;
   readonly limits: ServerLimits;
+  /**
+   * Serves the API without listening (`start()` is then not needed): `(req, res) => void` for node:http,
+   * express (`app.use(server.handler)`) or fastify (see README). `close()` still drains the queues.
+   */
+  readonly handler: SdRequestHandler;
   private readonly queues = new Map<string, ModelQueue>();
+  private readonly modelInfos: ModelInfo[] = [];
   private readonly jobs = new Map<string, Job>();
   private readonly metrics = new Metrics();
   private readonly keyHashes: Buffer[];
@@ -73,10 +95,18 @@ export class SdServer {
     const maxBatchSize = intOption("maxBatchSize", options.maxBatchSize, 1, 1, 64);
     this.logError = options.logError ?? ((m) => console.error(m));
     for (const [name, pipe] of entries) {
-      if (!(pipe instanceof StableDiffusionPipeline)) {
-        throw new InvalidArgumentError(`createServer: model ${JSON.stringify(name)} must be a StableDiffusionPipeline (text-to-image model)`);
+      const kinds = kindsOf(pipe);
+      if (!kinds) {
+        throw new InvalidArgumentError(
+          `createServer: model ${JSON.stringify(name)} must be a pipeline loadPipeline() returns ` +
+            `(StableDiffusionPipeline, StableDiffusionImg2ImgPipeline, StableDiffusionInpaintPipeline, ` +
+            `StableDiffusionImageVariationPipeline, StableDiffusionUpscalePipeline or StableDiffusionDepth2ImgPipeline)`,
+        );
       }
-      this.queues.set(name, new ModelQueue(name, pipe, { maxBatchSize, metrics: this.metrics, logError: this.logError }));
+      const p = pipe as DiffusionPipeline;
+      if (p.disposed) throw new InvalidArgumentError(`createServer: model ${JSON.stringify(name)} is disposed`);
+      this.queues.set(name, new ModelQueue(name, p, { maxBatchSize, metrics: this.metrics, logError: this.logError }));
+      this.modelInfos.push(modelInfo(name, p, kinds));
     }
     this.limits = { ...DEFAULT_LIMITS };
     for (const [k, v] of Object.entries(options.limits ?? {})) {
@@ -94,6 +124,7 @@ export class SdServer {
     this.keyHashes = keys.map((k) => sha256(k));
     const cors = options.cors ?? false;
     this.corsOrigins = cors === false ? null : cors === true ? "*" : typeof cors === "string" ? [cors] : [...cors];
+    this.handler = (req, res, next) => void this.handle(req, res, next);
     this.httpServer = createHttpServer((req, res) => void this.handle(req, res));
     this.httpServer.headersTimeout = 30_000;
   }
@@ -134,7 +165,10 @@ export class SdServer {
       clearTimeout(timer);
       for (const q of this.queues.values()) q.cancelRunning(shutdown);
       await idle;
-      for (const j of this.jobs.values()) if (j.timer) clearTimeout(j.timer);
+      for (const j of this.jobs.values()) {
+        if (j.timer) clearTimeout(j.timer);
+        if (j.ttlTimer) clearTimeout(j.ttlTimer);
+      }
       await new Promise<void>((resolve) => {
         const force = setTimeout(() => this.httpServer.closeAllConnections(), 1000);
         force.unref();
@@ -151,14 +185,18 @@ export class SdServer {
 
   // ---------------------------------------------------------------- request handling
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    res.on("finish", () => this.metrics.request(res.statusCode));
+  private async handle(req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): Promise<void> {
     try {
-      res.setHeader("X-Content-Type-Options", "nosniff");
-      this.applyCors(req, res);
       const url = new URL(req.url ?? "/", "http://localhost");
       const path = url.pathname.replace(/\/+$/, "") || "/";
       const method = req.method ?? "GET";
+      if (next && !this.knows(path)) {
+        next(); // mounted in an app: its other routes, untouched (no headers set here)
+        return;
+      }
+      res.on("finish", () => this.metrics.request(res.statusCode));
+      res.setHeader("X-Content-Type-Options", "nosniff");
+      this.applyCors(req, res);
       if (method === "OPTIONS" && this.corsOrigins) {
         res.writeHead(204, {
           "Access-Control-Allow-Methods": "GET, POST, DELETE, OPTIONS",
@@ -188,16 +226,18 @@ export class SdServer {
       }
       if (path === "/v1/models") {
         return this.only(method, ["GET"], () =>
-          sendJson(res, 200, { object: "list", data: this.models.map((id) => ({ id, object: "model" })) }),
+          sendJson(res, 200, {
+            object: "list",
+            data: this.modelInfos.map((m) => ({
+              id: m.name, object: "model", pipeline: m.pipelineClass, endpoints: m.kinds.map((k) => ENDPOINTS[k]),
+            })),
+          }),
         );
       }
-      if (path === "/v1/images/generations") {
+      const kind = IMAGE_ROUTES.get(path);
+      if (kind) {
         this.only(method, ["POST"], () => undefined);
-        return await this.generation("txt2img", req, res);
-      }
-      if (path === "/v1/images/img2img") {
-        this.only(method, ["POST"], () => undefined);
-        return await this.generation("img2img", req, res);
+        return await this.generation(kind, req, res);
       }
       const m = JOB_PATH.exec(path);
       if (m) {
@@ -222,9 +262,17 @@ export class SdServer {
         return;
       }
       if (err instanceof HttpError) for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
-      if (e.status === 413) res.setHeader("Connection", "close");
+      if (e.status === 413 && !res.headersSent) res.setHeader("Connection", "close");
       sendJson(res, e.status, { error: { code: e.code, message: e.message } });
     }
+  }
+
+  /** Whether a path is one of the API's (the others go to `next` when the handler is mounted with one). */
+  private knows(path: string): boolean {
+    return (
+      path === "/health" || path === "/openapi.json" || path === "/metrics" || path === "/v1/models" ||
+      IMAGE_ROUTES.has(path) || JOB_PATH.test(path)
+    );
   }
 
   private only(method: string, allowed: string[], fn: () => void): void {
@@ -266,11 +314,7 @@ export class SdServer {
   private async generation(kind: JobKind, req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.closing) throw new HttpError(503, "shutting_down", "the server is shutting down");
     const body = await readJsonBody(req, this.limits.maxBodyBytes);
-    const request = await validateGeneration(kind, body, {
-      limits: this.limits,
-      models: this.models,
-      defaultSize: (m) => this.queues.get(m)!.pipe.defaultSize,
-    });
+    const request = await validateGeneration(kind, body, { limits: this.limits, models: this.modelInfos });
     if (this.closing) throw new HttpError(503, "shutting_down", "the server is shutting down");
     const q = this.queues.get(request.model)!;
     if (q.queued >= this.maxQueue) {
@@ -287,13 +331,17 @@ export class SdServer {
     job.timer.unref();
     void job.finished.then(() => {
       if (job.state === "succeeded" && job.startedAt !== null) this.avgJobMs = 0.8 * this.avgJobMs + 0.2 * (Date.now() - job.startedAt);
-      if (this.jobTtlMs >= 0) setTimeout(() => this.jobs.delete(job.id), this.jobTtlMs).unref();
+      // the timer holds the id and the (bounded) job list, not the job: an evicted job can be collected at once
+      const jobs = this.jobs, id = job.id;
+      job.ttlTimer = setTimeout(() => jobs.delete(id), this.jobTtlMs);
+      job.ttlTimer.unref();
     });
     q.submit(job);
 
     if (request.async) {
-      res.setHeader("Location", `/v1/jobs/${job.id}`);
-      sendJson(res, 202, { ...job.summary(false), status_url: `/v1/jobs/${job.id}`, events_url: `/v1/jobs/${job.id}/events` });
+      const at = `${mountPrefix(req)}/v1/jobs/${job.id}`;
+      res.setHeader("Location", at);
+      sendJson(res, 202, { ...job.summary(false), status_url: at, events_url: `${at}/events` });
       return;
     }
     // synchronous: a client that goes away cancels its job
@@ -317,8 +365,7 @@ export class SdServer {
       res.end(r.images[0]);
     } else sendJson(res, 200, resultBody(job, r));
     // delivered: free the images (GET /v1/jobs/:id keeps the state, not the pixels)
-    job.imagesReleased = true;
-    job.result = { ...r, images: [] };
+    job.releaseImages();
   }
 
   private retain(job: Job): void {
@@ -326,7 +373,10 @@ export class SdServer {
     if (this.jobs.size <= this.maxRetainedJobs) return;
     for (const [id, j] of this.jobs) {
       if (this.jobs.size <= this.maxRetainedJobs) break;
-      if (j.final) this.jobs.delete(id);
+      if (j.final) {
+        this.jobs.delete(id);
+        if (j.ttlTimer) clearTimeout(j.ttlTimer);
+      }
     }
   }
 
@@ -356,6 +406,19 @@ export class SdServer {
       this.sseStreams.delete(res);
     });
   }
+}
+
+/**
+ * Where the API is mounted: express sets `req.originalUrl` and strips the mount path from `req.url`
+ * (`app.use("/sd", handler)`), so job URLs handed back keep the prefix. "" when served at the root.
+ */
+function mountPrefix(req: IncomingMessage): string {
+  const original = (req as { originalUrl?: unknown }).originalUrl;
+  if (typeof original !== "string") return "";
+  const o = original.split("?")[0]!, u = (req.url ?? "/").split("?")[0]!;
+  if (o === u || !o.endsWith(u)) return "";
+  const prefix = o.slice(0, o.length - u.length).replace(/\/+$/, "");
+  return /^\/[\w\-./~%]*$/.test(prefix) ? prefix : "";
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

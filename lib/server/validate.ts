@@ -3,6 +3,8 @@ import type { IncomingMessage } from "node:http";
 import { randomInt } from "node:crypto";
 import { createScheduler } from "../schedulers/factory.js";
 import { loadImageRGB } from "../images/index.js";
+import sharp from "sharp";
+import { describeModel, ENDPOINTS, type JobKind, type ModelInfo } from "./capabilities.js";
 import { badField, HttpError } from "./errors.js";
 
 export interface ServerLimits {
@@ -24,12 +26,13 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxWidth: 1024, maxHeight: 1024, maxSteps: 150, maxN: 4, maxBodyBytes: 16 * 1024 * 1024, maxPromptLength: 4000,
 };
 
-export type JobKind = "txt2img" | "img2img";
+export type { JobKind } from "./capabilities.js";
 
 /** A validated generation request. */
 export interface GenerationRequest {
   kind: JobKind;
   model: string;
+  /** "" for variations (no prompt) and an upscale request without one. */
   prompt: string;
   negativePrompt?: string;
   width: number;
@@ -42,9 +45,16 @@ export interface GenerationRequest {
   scheduler?: string;
   responseFormat: "b64_json" | "binary";
   async: boolean;
-  /** img2img: the decoded-to-bytes init image and strength. */
+  /** img2img, inpaint, variation, upscale, depth2img: the input image (encoded bytes). */
   image?: Buffer;
+  /** inpaint: the mask (white = repaint), the image's size. */
+  mask?: Buffer;
+  /** depth2img: the depth map (gray levels; larger = nearer). */
+  depthMap?: Buffer;
+  /** img2img (0.8), inpaint (1), depth2img (0.8). */
   strength?: number;
+  /** upscale: noise added to the low-res image (default 20). */
+  noiseLevel?: number;
 }
 
 /** Reads the body up to `limit` bytes (413 beyond) and parses it as a JSON object (400 otherwise). */
@@ -56,6 +66,16 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   const ct = String(req.headers["content-type"] ?? "");
   if (ct !== "" && !/^application\/json\b/i.test(ct)) {
     throw new HttpError(415, "unsupported_media_type", "content-type must be application/json");
+  }
+  if (req.readableEnded) {
+    // Mounted behind a body parser (express.json(), a framework's JSON parser copied to req.body): the stream
+    // is already consumed, so take the parsed body when there is one.
+    const parsed = (req as { body?: unknown }).body;
+    if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) && !Buffer.isBuffer(parsed)) {
+      if (Buffer.byteLength(JSON.stringify(parsed)) > limit) throw new HttpError(413, "body_too_large", `request body is larger than ${limit} bytes`);
+      return parsed as Record<string, unknown>;
+    }
+    throw new HttpError(400, "invalid_request", "the request body was already read by another middleware; mount the handler before body parsers");
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -88,11 +108,22 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   return value as Record<string, unknown>;
 }
 
-const COMMON_FIELDS = [
-  "model", "prompt", "negative_prompt", "width", "height", "size", "steps", "guidance_scale", "seed", "n", "scheduler",
-  "response_format", "async", "user",
-];
-const IMG2IMG_FIELDS = [...COMMON_FIELDS, "image", "strength"];
+const COMMON_FIELDS = ["model", "steps", "guidance_scale", "seed", "n", "scheduler", "response_format", "async", "user"];
+const PROMPT_FIELDS = ["prompt", "negative_prompt"];
+const SIZE_FIELDS = ["width", "height", "size"];
+
+/** The fields each endpoint takes (anything else is a 400 naming it). */
+const FIELDS: Record<JobKind, readonly string[]> = {
+  txt2img: [...COMMON_FIELDS, ...PROMPT_FIELDS, ...SIZE_FIELDS],
+  img2img: [...COMMON_FIELDS, ...PROMPT_FIELDS, "image", "strength"],
+  inpaint: [...COMMON_FIELDS, ...PROMPT_FIELDS, "image", "mask", "strength"],
+  variation: [...COMMON_FIELDS, "image", ...SIZE_FIELDS],
+  upscale: [...COMMON_FIELDS, ...PROMPT_FIELDS, "image", "noise_level"],
+  depth2img: [...COMMON_FIELDS, ...PROMPT_FIELDS, "image", "depth_map", "strength"],
+};
+
+/** Kinds whose size comes from the input image (rounded down to multiples of 8). */
+const SIZE_FROM_IMAGE: readonly JobKind[] = ["img2img", "inpaint", "depth2img"];
 
 function intField(body: Record<string, unknown>, name: string, min: number, max: number, dflt: number): number {
   const v = body[name];
@@ -128,60 +159,123 @@ function stringField(body: Record<string, unknown>, name: string, maxLen: number
 }
 
 /** Base64 (optionally a data: URL) → bytes; rejects anything that is not base64. */
-function decodeBase64Image(v: unknown): Buffer {
-  if (typeof v !== "string" || v.length === 0) throw badField("image", "must be a base64-encoded PNG or JPEG string");
+function decodeBase64Image(name: string, v: unknown): Buffer {
+  if (v === undefined || v === null) throw badField(name, "is required (a base64-encoded PNG or JPEG)");
+  if (typeof v !== "string" || v.length === 0) throw badField(name, "must be a base64-encoded PNG or JPEG string");
   let s = v;
   const m = /^data:[\w/+.-]+;base64,/i.exec(s);
   if (m) s = s.slice(m[0].length);
   s = s.replace(/\s+/g, "");
-  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(s)) throw badField("image", "is not valid base64");
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(s)) throw badField(name, "is not valid base64");
   const buf = Buffer.from(s, "base64");
-  if (buf.length === 0) throw badField("image", "is empty");
+  if (buf.length === 0) throw badField(name, "is empty");
   return buf;
+}
+
+/**
+ * A base64 image field: its size is read from the header first (so an oversized image is refused before
+ * it is decoded), then it is decoded once to check it is a readable image.
+ */
+async function imageField(
+  body: Record<string, unknown>,
+  name: string,
+  max: { width: number; height: number },
+  why = "",
+): Promise<{ bytes: Buffer; width: number; height: number }> {
+  const bytes = decodeBase64Image(name, body[name]);
+  let meta: { width?: number | undefined; height?: number | undefined };
+  try {
+    meta = await sharp(bytes).metadata();
+  } catch {
+    throw badField(name, "cannot be decoded as an image (PNG or JPEG)");
+  }
+  if (!meta.width || !meta.height) throw badField(name, "cannot be decoded as an image (PNG or JPEG)");
+  if (meta.width > max.width || meta.height > max.height) {
+    throw badField(name, `is ${meta.width}x${meta.height}; the limit is ${max.width}x${max.height}${why}`);
+  }
+  let dims: { width: number; height: number };
+  try {
+    dims = await loadImageRGB(bytes);
+  } catch {
+    throw badField(name, "cannot be decoded as an image (PNG or JPEG)");
+  }
+  return { bytes, width: dims.width, height: dims.height };
 }
 
 export interface ValidateContext {
   limits: ServerLimits;
-  models: readonly string[];
-  defaultSize: (model: string) => number;
+  /** The loaded models, the first one first. */
+  models: readonly ModelInfo[];
 }
 
-/** Validates a generation body (snake_case fields, as documented in openapi.json). */
+/**
+ * The model a request names (it must serve `kind`), or the first loaded model that serves `kind`.
+ * A model of another pipeline class is a 400 naming the model and the endpoints it serves.
+ */
+function resolveModel(kind: JobKind, body: Record<string, unknown>, ctx: ValidateContext): ModelInfo {
+  const name = stringField(body, "model", 512, false);
+  const loaded = (): string => ctx.models.map((m) => `${m.name} (${m.pipelineClass})`).join(", ");
+  if (name === undefined) {
+    const m = ctx.models.find((x) => x.kinds.includes(kind));
+    if (!m) throw badField("model", `no loaded model serves POST ${ENDPOINTS[kind]} (loaded: ${loaded()})`);
+    return m;
+  }
+  const m = ctx.models.find((x) => x.name === name);
+  if (!m) throw badField("model", `unknown model ${JSON.stringify(name)} (loaded: ${loaded()})`);
+  if (!m.kinds.includes(kind)) {
+    throw badField("model", `model ${JSON.stringify(name)} is a ${describeModel(m)}; it cannot serve POST ${ENDPOINTS[kind]}`);
+  }
+  return m;
+}
+
+/** Validates a request body of one of the image endpoints (snake_case fields, as documented in openapi.json). */
 export async function validateGeneration(kind: JobKind, body: Record<string, unknown>, ctx: ValidateContext): Promise<GenerationRequest> {
-  const allowed = kind === "img2img" ? IMG2IMG_FIELDS : COMMON_FIELDS;
+  const allowed = FIELDS[kind];
   for (const k of Object.keys(body)) {
     if (!allowed.includes(k)) throw badField(k, `unknown field (allowed: ${allowed.join(", ")})`);
   }
   const { limits } = ctx;
-  const model = stringField(body, "model", 512, false) ?? ctx.models[0]!;
-  if (!ctx.models.includes(model)) throw badField("model", `unknown model ${JSON.stringify(model)} (loaded: ${ctx.models.join(", ")})`);
-  const prompt = stringField(body, "prompt", limits.maxPromptLength, true)!;
-  const negativePrompt = stringField(body, "negative_prompt", limits.maxPromptLength, false);
+  const info = resolveModel(kind, body, ctx);
+  const model = info.name;
+  const hasPrompt = allowed.includes("prompt");
+  const prompt = hasPrompt ? stringField(body, "prompt", limits.maxPromptLength, kind !== "upscale") ?? "" : "";
+  const negativePrompt = hasPrompt ? stringField(body, "negative_prompt", limits.maxPromptLength, false) : undefined;
   stringField(body, "user", 256, false);
+  const maxSize = { width: limits.maxWidth, height: limits.maxHeight };
 
   let width: number, height: number;
-  let image: Buffer | undefined, strength: number | undefined;
-  if (kind === "img2img") {
-    for (const f of ["width", "height", "size"]) {
-      if (body[f] !== undefined) throw badField(f, "img2img takes its size from the image");
+  let image: Buffer | undefined, mask: Buffer | undefined, depthMap: Buffer | undefined;
+  let strength: number | undefined, noiseLevel: number | undefined;
+  if (SIZE_FROM_IMAGE.includes(kind)) {
+    const img = await imageField(body, "image", maxSize);
+    image = img.bytes;
+    width = img.width - (img.width % 8);
+    height = img.height - (img.height % 8);
+    if (width < 8 || height < 8) throw badField("image", `is ${img.width}x${img.height}; it must be at least 8x8`);
+    if (kind === "inpaint") {
+      const m = await imageField(body, "mask", maxSize);
+      if (m.width !== img.width || m.height !== img.height) {
+        throw badField("mask", `is ${m.width}x${m.height} but image is ${img.width}x${img.height}; they must have the same size`);
+      }
+      mask = m.bytes;
     }
-    image = decodeBase64Image(body.image);
-    let dims: { width: number; height: number };
-    try {
-      dims = await loadImageRGB(image);
-    } catch {
-      throw badField("image", "cannot be decoded as an image (PNG or JPEG)");
-    }
-    width = dims.width - (dims.width % 8);
-    height = dims.height - (dims.height % 8);
-    if (width < 8 || height < 8) throw badField("image", `is ${dims.width}x${dims.height}; it must be at least 8x8`);
-    if (width > limits.maxWidth || height > limits.maxHeight) {
-      throw badField("image", `is ${dims.width}x${dims.height}; the limit is ${limits.maxWidth}x${limits.maxHeight}`);
-    }
-    strength = numField(body, "strength", 0, 1, 0.8);
+    if (kind === "depth2img") depthMap = (await imageField(body, "depth_map", maxSize)).bytes;
+    strength = numField(body, "strength", 0, 1, kind === "inpaint" ? 1 : 0.8);
+  } else if (kind === "upscale") {
+    const f = info.vaeScaleFactor;
+    // the output is f times the input: the output must fit the limits
+    const img = await imageField(
+      body, "image", { width: Math.floor(limits.maxWidth / f), height: Math.floor(limits.maxHeight / f) },
+      ` (the output is ${f}x the input and at most ${limits.maxWidth}x${limits.maxHeight})`,
+    );
+    image = img.bytes;
+    width = (img.width - (img.width % f)) * f;
+    height = (img.height - (img.height % f)) * f;
+    if (width < f * f || height < f * f) throw badField("image", `is ${img.width}x${img.height}; it must be at least ${f}x${f}`);
+    noiseLevel = intField(body, "noise_level", 0, info.maxNoiseLevel, Math.min(20, info.maxNoiseLevel));
   } else {
-    const dflt = ctx.defaultSize(model);
-    let dw = Math.min(dflt, limits.maxWidth), dh = Math.min(dflt, limits.maxHeight);
+    if (kind === "variation") image = (await imageField(body, "image", maxSize)).bytes;
+    let dw = Math.min(info.defaultSize, limits.maxWidth), dh = Math.min(info.defaultSize, limits.maxHeight);
     if (body.size !== undefined) {
       if (body.width !== undefined || body.height !== undefined) throw badField("size", "pass either size or width/height");
       const m = typeof body.size === "string" ? /^(\d{1,5})x(\d{1,5})$/.exec(body.size) : null;
@@ -194,10 +288,10 @@ export async function validateGeneration(kind: JobKind, body: Record<string, unk
     height = sizeField(body, "height", limits.maxHeight, dh);
   }
   const steps = intField(body, "steps", 1, limits.maxSteps, Math.min(30, limits.maxSteps));
-  if (kind === "img2img" && Math.floor(steps * strength!) < 1) {
+  if (strength !== undefined && Math.floor(steps * strength) < 1) {
     throw badField("strength", `${strength} with ${steps} steps leaves no denoising step (int(steps * strength) must be >= 1)`);
   }
-  const guidanceScale = numField(body, "guidance_scale", 0, 100, 7.5);
+  const guidanceScale = numField(body, "guidance_scale", 0, 100, kind === "upscale" ? 9 : 7.5);
   const seed = intField(body, "seed", 0, Number.MAX_SAFE_INTEGER, -1);
   const n = intField(body, "n", 1, limits.maxN, 1);
   const scheduler = stringField(body, "scheduler", 64, false);
@@ -221,6 +315,9 @@ export async function validateGeneration(kind: JobKind, body: Record<string, unk
   if (negativePrompt !== undefined) req.negativePrompt = negativePrompt;
   if (scheduler !== undefined) req.scheduler = scheduler;
   if (image) req.image = image;
+  if (mask) req.mask = mask;
+  if (depthMap) req.depthMap = depthMap;
   if (strength !== undefined) req.strength = strength;
+  if (noiseLevel !== undefined) req.noiseLevel = noiseLevel;
   return req;
 }

@@ -23,10 +23,12 @@ describeWithReference("server API", () => {
     const o = await get(`${s.url}/openapi.json`);
     expect(o.status).toBe(200);
     expect(o.body.openapi).toMatch(/^3\./);
-    for (const p of ["/v1/images/generations", "/v1/images/img2img", "/v1/jobs/{id}", "/v1/jobs/{id}/events", "/health", "/metrics"]) {
+    for (const p of ["/v1/images/generations", "/v1/images/img2img", "/v1/images/inpaint", "/v1/images/variations", "/v1/images/upscale", "/v1/jobs/{id}", "/v1/jobs/{id}/events", "/health", "/metrics"]) {
       expect(o.body.paths).toHaveProperty([p]);
     }
-    expect((await get(`${s.url}/v1/models`)).body.data).toEqual([{ id: "tiny", object: "model" }]);
+    expect((await get(`${s.url}/v1/models`)).body.data).toEqual([
+      { id: "tiny", object: "model", pipeline: "StableDiffusionPipeline", endpoints: ["/v1/images/generations", "/v1/images/img2img"] },
+    ]);
     const nf = await get(`${s.url}/nope`);
     expect(nf.status).toBe(404);
     expect(nf.body.error.code).toBe("not_found");
@@ -50,6 +52,13 @@ describeWithReference("server API", () => {
     }
     // different seeds, different images
     expect(answers[0]!.body.data[0].b64_json).not.toBe(answers[5]!.body.data[0].b64_json);
+    // delivered synchronously: the retained job (GET, replayed events) keeps the state, not the pixels
+    const id = answers[0]!.body.id as string;
+    expect((await get(`${s.url}/v1/jobs/${id}`)).body).not.toHaveProperty("data");
+    const replay = await readEvents(`${s.url}/v1/jobs/${id}/events`);
+    expect(replay.at(-1)!.event).toBe("done");
+    expect(replay.at(-1)!.data.state).toBe("succeeded");
+    expect(replay.at(-1)!.data).not.toHaveProperty("data");
   });
 
   it("n images, binary format, random seed reported, img2img", async () => {

@@ -1,6 +1,9 @@
 /** Shared helpers of the server tests: a loaded tiny model, a started server, HTTP and SSE clients. */
 import { request as httpRequest } from "node:http";
-import { createServer, loadPipeline, type SdServer, type ServerOptions, type StableDiffusionPipeline } from "../../lib/index.js";
+import sharp from "sharp";
+import {
+  createServer, loadPipeline, type AnyPipeline, type SdServer, type ServerOptions, type StableDiffusionPipeline,
+} from "../../lib/index.js";
 import { referencePath } from "../helpers/reference.js";
 
 let pipePromise: Promise<StableDiffusionPipeline> | null = null;
@@ -9,6 +12,36 @@ let pipePromise: Promise<StableDiffusionPipeline> | null = null;
 export function tinyPipe(): Promise<StableDiffusionPipeline> {
   pipePromise ??= loadPipeline(referencePath("models", "tiny-sd1"), { threads: 1 }) as Promise<StableDiffusionPipeline>;
   return pipePromise;
+}
+
+const tinyPipes = new Map<string, Promise<AnyPipeline>>();
+
+/** A tiny reference model (tiny-sd-inpaint, tiny-sd-imgvar, ...) as loadPipeline returns it, loaded once per test file. */
+export function tinyModel(name: string): Promise<AnyPipeline> {
+  let p = tinyPipes.get(name);
+  if (!p) {
+    p = loadPipeline(referencePath("models", name), { threads: 1 });
+    tinyPipes.set(name, p);
+  }
+  return p;
+}
+
+/** A PNG of the given size whose RGB pixels come from `fn(x, y)`. */
+export function png(width: number, height: number, fn: (x: number, y: number) => [number, number, number]): Promise<Buffer> {
+  const data = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) data.set(fn(x, y), (y * width + x) * 3);
+  }
+  return sharp(data, { raw: { width, height, channels: 3 } }).png().toBuffer();
+}
+
+/** Largest per-channel difference between two encoded images of the same size. */
+export async function maxPixelDiff(a: Buffer, b: Buffer): Promise<number> {
+  const [x, y] = await Promise.all([a, b].map((i) => sharp(i).removeAlpha().raw().toBuffer({ resolveWithObject: true })));
+  if (x!.info.width !== y!.info.width || x!.info.height !== y!.info.height) return Infinity;
+  let d = 0;
+  for (let i = 0; i < x!.data.length; i++) d = Math.max(d, Math.abs(x!.data[i]! - y!.data[i]!));
+  return d;
 }
 
 export interface Started {

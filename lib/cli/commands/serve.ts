@@ -1,7 +1,10 @@
-/** `sd-native serve`: the HTTP server (lib/server) over one or more text-to-image models. */
+/**
+ * `sd-native serve`: the HTTP server (lib/server) over one or more models of any pipeline class (each serves
+ * the endpoints of the class loadPipeline() returns for it).
+ */
 import { Option, type Command } from "commander";
 import { basename } from "node:path";
-import { StableDiffusionPipeline } from "../../pipelines/stable-diffusion.js";
+import { loadPipeline, type AnyPipeline } from "../../pipelines/load.js";
 import type { LoadPipelineOptions } from "../../pipelines/types.js";
 import { createServer } from "../../server/index.js";
 import { InvalidArgumentError } from "../../errors.js";
@@ -43,13 +46,15 @@ export async function runServe(flags: ServeFlags, io: CliIO, stop: AbortSignal, 
   const load: LoadPipelineOptions = { device: flags.device };
   if (flags.threads !== undefined) load.threads = flags.threads;
   if (flags.safetyChecker === false) load.safetyChecker = false;
-  const models = new Map<string, StableDiffusionPipeline>();
+  const models = new Map<string, AnyPipeline>();
   try {
     for (const spec of flags.model) {
       const { name, source } = modelSpec(spec);
       if (models.has(name)) throw new InvalidArgumentError(`two models are named ${JSON.stringify(name)}; name them with name=path`);
       io.stderr(`loading ${name} (${source}) ...\n`);
-      models.set(name, await StableDiffusionPipeline.load(source, load));
+      const pipe = await loadPipeline(source, load);
+      models.set(name, pipe);
+      io.stderr(`loaded ${name}: ${pipe.pipelineClass}\n`);
     }
     const apiKeys = [...(flags.apiKey ?? []), ...(process.env.SDN_API_KEYS ?? "").split(",").map((k) => k.trim()).filter((k) => k !== "")];
     const limits: Record<string, number> = {};
@@ -82,13 +87,16 @@ export function registerServeCommand(program: Command, io: CliIO): Command {
   const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
   return program
     .command("serve")
-    .description("HTTP server: /v1/images/generations, /v1/images/img2img, jobs with progress events, /metrics")
+    .description(
+      "HTTP server: /v1/images/generations, img2img, inpaint, variations, upscale, depth2img (per the models' pipeline classes), " +
+        "jobs with progress events, /metrics",
+    )
     .requiredOption("-m, --model <path>", "model folder, single file or cached repo id; name=path to name it (repeatable)", collect)
     .option("--port <n>", "port (0: any free port)", intArg(0, 65535), 8080)
     .option("--host <addr>", "address to listen on", "127.0.0.1")
     .option("--api-key <key>", "require Authorization: Bearer <key> (repeatable; also SDN_API_KEYS=k1,k2)", collect)
     .option("--max-queue <n>", "queued jobs per model before 429 (default 32)", intArg(0))
-    .option("--max-batch-size <n>", "text-to-image jobs run together per step (default 1)", intArg(1, 64))
+    .option("--max-batch-size <n>", "jobs per model run together, their UNet calls merged per step (default 1)", intArg(1, 64))
     .option("--timeout <seconds>", "fail jobs not done this long after submission (default 600)", intArg(1))
     .option("--max-width <px>", "largest width (default 1024)", intArg(8, 8192))
     .option("--max-height <px>", "largest height (default 1024)", intArg(8, 8192))
