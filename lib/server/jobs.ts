@@ -134,6 +134,8 @@ export function resultBody(job: Job, r: JobResult): Record<string, unknown> {
 
 export interface QueueOptions {
   maxBatchSize: number;
+  /** How long a UNet call waits for the other running jobs' calls (continuous batching). */
+  maxBatchWaitMs?: number;
   metrics: Metrics;
   logError: (message: string) => void;
 }
@@ -156,7 +158,7 @@ export class ModelQueue {
     readonly pipe: DiffusionPipeline,
     private readonly options: QueueOptions,
   ) {
-    this.batcher = options.maxBatchSize > 1 ? new UNetBatcher(pipe.unet, { maxBatch: 2 * options.maxBatchSize }) : null;
+    this.batcher = options.maxBatchSize > 1 ? new UNetBatcher(pipe.unet, { maxBatch: 2 * options.maxBatchSize, maxWaitMs: options.maxBatchWaitMs ?? 20 }) : null;
   }
 
   /** Merged UNet forwards so far (continuous batching), for tests and diagnostics. */

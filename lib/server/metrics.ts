@@ -54,6 +54,11 @@ export class Metrics {
     for (const g of gauges) if (g.unetForwards !== undefined) out.push(`sdn_unet_forwards_total{model="${label(g.model)}"} ${g.unetForwards}`);
     out.push("# HELP sdn_unet_calls_total UNet calls of jobs (one per job step) served by merged forwards.", "# TYPE sdn_unet_calls_total counter");
     for (const g of gauges) if (g.unetCalls !== undefined) out.push(`sdn_unet_calls_total{model="${label(g.model)}"} ${g.unetCalls}`);
+    const mem = process.memoryUsage();
+    out.push("# HELP sdn_process_resident_memory_bytes Resident memory of the server process (weights are memory-mapped).", "# TYPE sdn_process_resident_memory_bytes gauge");
+    out.push(`sdn_process_resident_memory_bytes ${mem.rss}`);
+    out.push("# HELP sdn_native_external_memory_bytes Native memory reported by sd-native objects (contexts, model workspaces).", "# TYPE sdn_native_external_memory_bytes gauge");
+    out.push(`sdn_native_external_memory_bytes ${mem.external}`);
     out.push("# HELP sdn_images_generated_total Images generated.", "# TYPE sdn_images_generated_total counter");
     for (const g of gauges) out.push(`sdn_images_generated_total{model="${label(g.model)}"} ${this.images.get(g.model) ?? 0}`);
     out.push("# HELP sdn_jobs_total Jobs finished, by final state.", "# TYPE sdn_jobs_total counter");

@@ -31,6 +31,11 @@ export interface ServerOptions {
   maxQueue?: number;
   /** Jobs run at once per model, their UNet calls merged step by step (default 1: one job at a time). */
   maxBatchSize?: number;
+  /**
+   * With maxBatchSize > 1: how long a running job's UNet call waits for the other running jobs' calls of the
+   * same step before it runs without them (default 20 ms).
+   */
+  maxBatchWaitMs?: number;
   /** A job not finished this long after it was submitted fails with code "timeout" (default 10 minutes). */
   requestTimeoutMs?: number;
   /** Field and body limits (defaults in DEFAULT_LIMITS). */
@@ -93,6 +98,7 @@ export class SdServer {
     const entries = options.models instanceof Map ? [...options.models] : Object.entries(options.models ?? {});
     if (entries.length === 0) throw new InvalidArgumentError("createServer: models must name at least one pipeline");
     const maxBatchSize = intOption("maxBatchSize", options.maxBatchSize, 1, 1, 64);
+    const maxBatchWaitMs = intOption("maxBatchWaitMs", options.maxBatchWaitMs, 20, 0, 60_000);
     this.logError = options.logError ?? ((m) => console.error(m));
     for (const [name, pipe] of entries) {
       const kinds = kindsOf(pipe);
@@ -105,7 +111,7 @@ export class SdServer {
       }
       const p = pipe as DiffusionPipeline;
       if (p.disposed) throw new InvalidArgumentError(`createServer: model ${JSON.stringify(name)} is disposed`);
-      this.queues.set(name, new ModelQueue(name, p, { maxBatchSize, metrics: this.metrics, logError: this.logError }));
+      this.queues.set(name, new ModelQueue(name, p, { maxBatchSize, maxBatchWaitMs, metrics: this.metrics, logError: this.logError }));
       this.modelInfos.push(modelInfo(name, p, kinds));
     }
     this.limits = { ...DEFAULT_LIMITS };

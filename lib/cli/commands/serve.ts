@@ -17,6 +17,7 @@ export interface ServeFlags {
   apiKey?: string[];
   maxQueue?: number;
   maxBatchSize?: number;
+  maxBatchWait?: number;
   timeout?: number;
   maxWidth?: number;
   maxHeight?: number;
@@ -68,6 +69,7 @@ export async function runServe(flags: ServeFlags, io: CliIO, stop: AbortSignal, 
       ...(flags.cors ? { cors: flags.cors.includes("*") ? true : flags.cors } : {}),
       ...(flags.maxQueue !== undefined ? { maxQueue: flags.maxQueue } : {}),
       ...(flags.maxBatchSize !== undefined ? { maxBatchSize: flags.maxBatchSize } : {}),
+      ...(flags.maxBatchWait !== undefined ? { maxBatchWaitMs: flags.maxBatchWait } : {}),
       ...(flags.timeout !== undefined ? { requestTimeoutMs: flags.timeout * 1000 } : {}),
       logError: (m) => io.stderr(`${m}\n`),
     });
@@ -97,6 +99,7 @@ export function registerServeCommand(program: Command, io: CliIO): Command {
     .option("--api-key <key>", "require Authorization: Bearer <key> (repeatable; also SDN_API_KEYS=k1,k2)", collect)
     .option("--max-queue <n>", "queued jobs per model before 429 (default 32)", intArg(0))
     .option("--max-batch-size <n>", "jobs per model run together, their UNet calls merged per step (default 1)", intArg(1, 64))
+    .option("--max-batch-wait <ms>", "how long a job's UNet call waits for the other running jobs' calls (default 20)", intArg(0, 60000))
     .option("--timeout <seconds>", "fail jobs not done this long after submission (default 600)", intArg(1))
     .option("--max-width <px>", "largest width (default 1024)", intArg(8, 8192))
     .option("--max-height <px>", "largest height (default 1024)", intArg(8, 8192))
