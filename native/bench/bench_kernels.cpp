@@ -225,6 +225,21 @@ int run_cpu_kernel_benches(double seconds, const std::string & only) {
         bench_gemm(c, 4096, 1280, 320, false, DType::F32, "sd_4096x1280x320");
         bench_gemm(c, 1024, 640, 5760, false, DType::F32, "sd_conv_1024x640x5760");
         bench_gemm(c, 4096, 320, 2880, true, DType::F16, "sd_linear_f16_weights_4096x320x2880");
+        // CPU compute mode bf16 (cpu/gemm_compute.h: operands rounded to bf16, VDPBF16PS products, f32
+        // accumulation), same shapes; pct_of_peak is still against the float32 FMA peak, so it can pass 100.
+        if (sdn::cpu::cpu_compute(level) == sdn::cpu::CpuCompute::BF16 ||
+            (level == sdn::SimdLevel::Avx512 && sdn::cpu::cpu_bf16_available())) {
+            const sdn::cpu::CpuCompute saved = sdn::cpu::requested_cpu_compute();
+            sdn::cpu::set_cpu_compute(sdn::cpu::CpuCompute::BF16);
+            bench_gemm(c, 1024, 1024, 1024, false, DType::F32, "bf16_1024_cube");
+            bench_gemm(c, 4096, 320, 2880, false, DType::F32, "bf16_sd_conv_4096x320x2880");
+            bench_gemm(c, 4096, 1280, 320, false, DType::F32, "bf16_sd_4096x1280x320");
+            bench_gemm(c, 1024, 640, 5760, false, DType::F32, "bf16_sd_conv_1024x640x5760");
+            bench_gemm(c, 4096, 320, 2880, true, DType::F16, "bf16_sd_linear_f16_weights_4096x320x2880");
+            bench_conv(c, 2, 320, 64, 320, 3, 1, "bf16_3x3_64x64x320_b2");
+            bench_conv3x3_algos(c, 2, 320, 64, 320, "bf16_64x64x320_b2");
+            sdn::cpu::set_cpu_compute(saved);
+        }
         bench_conv(c, 2, 320, 64, 320, 3, 1, "3x3_64x64x320_b2");
         bench_conv(c, 2, 320, 64, 640, 1, 1, "1x1_64x64_320to640_b2");
         bench_conv(c, 2, 640, 32, 640, 3, 2, "3x3s2_32x32x640_b2");

@@ -157,6 +157,8 @@ void conv2d_direct(ThreadPool & pool, SimdLevel level, const Conv2dArgs & a, con
     if (packed != nullptr) {
         require(packed->a_side && packed->level == level && packed->data != nullptr, SDN_ERR_INVALID_ARGUMENT,
                 "conv2d: packed weights were not packed by pack_conv2d_weights for this SIMD level");
+        require(packed->bf16 == isa.bf16, SDN_ERR_INVALID_ARGUMENT,
+                "conv2d: packed weights were packed in another CPU compute mode (f32 / bf16)");
         require(packed->outer == M && packed->k == K, SDN_ERR_SHAPE,
                 "conv2d: packed weights are " + num(packed->outer) + " x " + num(packed->k) + ", the call needs " + num(M) +
                     " x " + num(K));
@@ -205,6 +207,7 @@ void conv2d_direct(ThreadPool & pool, SimdLevel level, const Conv2dArgs & a, con
         for (int64_t kb = 0; kb < n_kb; ++kb) {
             const int64_t k0 = kb * KC, kc = std::min(KC, K - k0);
             pack_im2col(geom, in, p0, np, k0, kc, NR, pb);
+            if (isa.convert_panels != nullptr) isa.convert_panels(kc, ceil_div(np, NR), NR, pb);
             for (int64_t i0 = g0; i0 < g1; i0 += MC) {
                 const int64_t mc = std::min(MC, g1 - i0);
                 isa.macro(mc, np, kc, pa + k0 * m_pad + i0 * kc, pb, out + i0 * P + p0, P, 1.0f, true);

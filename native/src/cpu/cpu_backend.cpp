@@ -28,7 +28,12 @@ public:
     explicit CpuBackend(ThreadPool & pool) : pool_(pool), level_(select_simd_level(detect_cpu_features())) {}
 
     sdn_backend_kind kind() const override { return SDN_BACKEND_CPU; }
-    std::string name() const override { return std::string("cpu (") + simd_level_name(level_) + ")"; }
+    // "cpu (avx512)", or "cpu (avx512, bf16)" in the bf16 compute mode (SDN_CPU_COMPUTE, cpu/gemm_compute.h).
+    std::string name() const override {
+        std::string s = std::string("cpu (") + simd_level_name(level_);
+        if (cpu::cpu_compute(level_) == cpu::CpuCompute::BF16) s += ", bf16";
+        return s + ")";
+    }
     size_t host_memory() const override {
         std::lock_guard<std::mutex> lock(mutex_);
         return owned_weight_bytes_ + wino_bytes_;
@@ -300,7 +305,9 @@ private:
             auto it = wino_cache_.find(weight.data);
             if (it != wino_cache_.end()) {
                 const cpu::WinogradWeights & w = *it->second;
-                if (w.out_channels == a.out_channels && w.in_channels == a.in_channels && w.level == level_) return it->second;
+                if (w.out_channels == a.out_channels && w.in_channels == a.in_channels && w.level == level_ &&
+                    w.bf16 == cpu::gemm_isa(level_).bf16)
+                    return it->second;
                 wino_bytes_ -= w.bytes();
                 wino_cache_.erase(it);
             }

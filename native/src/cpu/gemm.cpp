@@ -13,6 +13,8 @@
 #include "cpu/scratch.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -29,13 +31,58 @@ const char * dtype_name(DType t) {
     return "?";
 }
 
-const GemmIsa & gemm_isa(SimdLevel level) {
+// ---- compute mode (gemm_compute.h) ----
+
+namespace {
+
+std::atomic<int> & requested_mode() {
+    static std::atomic<int> mode{[] {
+        const char * v = std::getenv("SDN_CPU_COMPUTE");
+        return v != nullptr && std::strcmp(v, "bf16") == 0 ? static_cast<int>(CpuCompute::BF16)
+                                                           : static_cast<int>(CpuCompute::F32);
+    }()};
+    return mode;
+}
+
+}  // namespace
+
+const char * cpu_compute_name(CpuCompute c) { return c == CpuCompute::BF16 ? "bf16" : "f32"; }
+
+CpuCompute requested_cpu_compute() { return static_cast<CpuCompute>(requested_mode().load(std::memory_order_relaxed)); }
+
+void set_cpu_compute(CpuCompute c) { requested_mode().store(static_cast<int>(c), std::memory_order_relaxed); }
+
+bool cpu_bf16_available() {
+    static const bool ok = [] {
+        const CpuFeatures f = detect_cpu_features();
+        return f.avx512_bf16 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq;
+    }();
+    return ok;
+}
+
+const char * cpu_compute_reason(SimdLevel level) {
+    if (requested_cpu_compute() != CpuCompute::BF16) return "";
+    if (!cpu_bf16_available()) return "SDN_CPU_COMPUTE=bf16 ignored: the CPU lacks avx512_bf16";
+    if (level != SimdLevel::Avx512) return "SDN_CPU_COMPUTE=bf16 ignored: needs SIMD level avx512";
+    return "";
+}
+
+CpuCompute cpu_compute(SimdLevel level) {
+    return requested_cpu_compute() == CpuCompute::BF16 && level == SimdLevel::Avx512 && cpu_bf16_available()
+               ? CpuCompute::BF16
+               : CpuCompute::F32;
+}
+
+const GemmIsa & gemm_isa_for(SimdLevel level, CpuCompute c) {
     switch (level) {
-        case SimdLevel::Avx512: return gemm_isa_avx512();
+        case SimdLevel::Avx512:
+            return c == CpuCompute::BF16 && cpu_bf16_available() ? gemm_isa_avx512bf16() : gemm_isa_avx512();
         case SimdLevel::Avx2: return gemm_isa_avx2();
         default: return gemm_isa_portable();
     }
 }
+
+const GemmIsa & gemm_isa(SimdLevel level) { return gemm_isa_for(level, requested_cpu_compute()); }
 
 namespace {
 
@@ -76,6 +123,8 @@ void validate(const GemmArgs & g, SimdLevel level) {
         const PackedMatrix & p = *g.packed_b;
         require(!p.a_side && p.level == level && p.data != nullptr, SDN_ERR_INVALID_ARGUMENT,
                 "gemm: packed B was not packed by pack_gemm_b for this SIMD level");
+        require(p.bf16 == gemm_isa(level).bf16, SDN_ERR_INVALID_ARGUMENT,
+                "gemm: packed B was packed in another CPU compute mode (f32 / bf16)");
         require(p.k == g.k && p.outer == g.n, SDN_ERR_SHAPE,
                 "gemm: packed B is " + num(p.k) + " x " + num(p.outer) + ", the call needs " + num(g.k) + " x " + num(g.n));
         return;
@@ -152,6 +201,7 @@ PackedMatrix pack_matrix(ThreadPool & pool, SimdLevel level, const GemmMatrix & 
     p.k = k;
     p.kc = kc;
     p.outer_pad = round_up(outer, a_side ? isa.mr : isa.nr);
+    p.bf16 = isa.bf16;
     float * raw = dst;
     if (raw == nullptr) {
         raw = static_cast<float *>(std::aligned_alloc(64, (p.bytes() + 63) & ~static_cast<size_t>(63)));

@@ -6,6 +6,7 @@
 #include "core/backend.h"
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
+#include "cpu/gemm_compute.h"
 
 #include <cstdint>
 #include <memory>
@@ -30,6 +31,7 @@ struct PackedMatrix {
     int64_t k = 0;
     int64_t kc = 0;        // K block size the panels were cut with
     int64_t outer_pad = 0; // outer rounded up to the panel size
+    bool bf16 = false;     // packed by the bf16 kernel table (bf16 pairs, see gemm_compute.h)
     std::shared_ptr<float> data;  // kc-blocks back to back: block kb at data + k0 * outer_pad
     size_t bytes() const { return static_cast<size_t>(k * outer_pad) * sizeof(float); }
 };
@@ -104,8 +106,16 @@ struct GemmIsa {
     // !accumulate overwrite C.
     void (*macro)(int64_t mc, int64_t nc, int64_t kc, const float * pa, const float * pb, float * c, int64_t ldc,
                   float beta, bool accumulate);
+    // nullptr for float32 tables. Otherwise the panels' element format differs from float32 (bf16: see
+    // gemm_compute.h) and this converts, in place, `panels` consecutive float32 panels of width `width`
+    // (MR or NR) and depth kc (panel stride kc * width floats, the layout above) into that format. Code
+    // that writes panels itself (conv2d im2col, Winograd transforms) calls it before `macro`.
+    void (*convert_panels)(int64_t kc, int64_t panels, int64_t width, float * buf);
+    bool bf16;  // operands rounded to bfloat16
 };
 
+// The table for `level` in the process's compute mode (gemm_compute.h): gemm, pack_matrix, conv2d and
+// Winograd all go through it.
 const GemmIsa & gemm_isa(SimdLevel level);
 
 // Packs op(X) rows [0, outer) x K [0, k) of `x` into a PackedMatrix (a_side: MR-row panels through

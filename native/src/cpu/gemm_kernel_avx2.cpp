@@ -64,7 +64,7 @@ void pack_a_fast(const GemmMatrix & a, int64_t i0, int64_t mc, int64_t k0, int64
 
 const GemmIsa & gemm_isa_avx2() {
     static const GemmIsa isa = {"avx2", isa_avx2::kMR, 16, &isa_avx2::pack_a_fast, &isa_avx2::pack_b<isa_avx2::V, 16>,
-                                &isa_avx2::macro_kernel<isa_avx2::V, isa_avx2::kMR, 2>};
+                                &isa_avx2::macro_kernel<isa_avx2::V, isa_avx2::kMR, 2>, nullptr, false};
     return isa;
 }
 

@@ -69,7 +69,7 @@ void pack_a_fast(const GemmMatrix & a, int64_t i0, int64_t mc, int64_t k0, int64
 
 const GemmIsa & gemm_isa_avx512() {
     static const GemmIsa isa = {"avx512", isa_avx512::kMR, 32, &isa_avx512::pack_a_fast, &isa_avx512::pack_b<isa_avx512::V, 32>,
-                                &isa_avx512::macro_kernel<isa_avx512::V, isa_avx512::kMR, 2>};
+                                &isa_avx512::macro_kernel<isa_avx512::V, isa_avx512::kMR, 2>, nullptr, false};
     return isa;
 }
 

@@ -189,7 +189,8 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float * pa, const fl
 
 template <class V, int MR, int NV>
 const GemmIsa & make_isa() {
-    static const GemmIsa isa = {V::name, MR, NV * V::W, &pack_a<V, MR>, &pack_b<V, NV * V::W>, &macro_kernel<V, MR, NV>};
+    static const GemmIsa isa = {V::name, MR, NV * V::W, &pack_a<V, MR>, &pack_b<V, NV * V::W>, &macro_kernel<V, MR, NV>,
+                                nullptr, false};
     return isa;
 }
 

@@ -104,6 +104,7 @@ struct WinogradWeights {
     int64_t out_channels = 0, in_channels = 0;
     int64_t kc = 0;       // K block the A panels were cut with (gemm_kc(in_channels))
     int64_t out_pad = 0;  // out_channels rounded up to the MR panel height
+    bool bf16 = false;    // panels in the bf16 pair format (CPU compute mode bf16, gemm_compute.h)
     std::shared_ptr<float> data;  // position xi at data + xi * out_pad * in_channels (pack_a layout)
     size_t bytes() const { return static_cast<size_t>(36 * out_pad * in_channels) * sizeof(float); }
 };

@@ -130,6 +130,16 @@ WinogradWeights winograd_transform_weights(ThreadPool & pool, SimdLevel level, c
         w.data = std::shared_ptr<float>(raw, [](float *) {});
     }
     transform_weights_into(pool, level, weight, type, out_channels, in_channels, w.kc, w.out_pad, raw);
+    const GemmIsa & gisa = gemm_isa(level);
+    w.bf16 = gisa.bf16;
+    if (gisa.convert_panels != nullptr) {
+        // the 36 matrices' K blocks into the kernel's panel format
+        const int64_t C = in_channels, n_kb = ceil_div(C, w.kc), o_pad = w.out_pad;
+        pool.parallel_for(wino::kXi * n_kb, [&](int64_t t, int) {
+            const int64_t xi = t / n_kb, k0 = (t % n_kb) * w.kc, kcb = std::min(w.kc, C - k0);
+            gisa.convert_panels(kcb, o_pad / gisa.mr, gisa.mr, raw + xi * o_pad * C + k0 * o_pad);
+        });
+    }
     return w;
 }
 
@@ -147,6 +157,8 @@ void conv2d_winograd(ThreadPool & pool, SimdLevel level, const Conv2dArgs & a, c
     if (U != nullptr) {
         require(U->level == level && U->data != nullptr, SDN_ERR_INVALID_ARGUMENT,
                 "conv2d: Winograd weights were not transformed for this SIMD level");
+        require(U->bf16 == gemm_isa(level).bf16, SDN_ERR_INVALID_ARGUMENT,
+                "conv2d: Winograd weights were transformed in another CPU compute mode (f32 / bf16)");
         require(U->out_channels == O && U->in_channels == C, SDN_ERR_SHAPE,
                 "conv2d: Winograd weights are " + num(U->out_channels) + " x " + num(U->in_channels) + ", the call needs " +
                     num(O) + " x " + num(C));
@@ -188,6 +200,13 @@ void conv2d_winograd(ThreadPool & pool, SimdLevel level, const Conv2dArgs & a, c
         float * m = thread_scratch(3, static_cast<size_t>(wino::kXi * MO * nt_pad));
         const wino::InputArgs ia{a.input + b * C * H * W, C, H, W, tiles_x, t0, nt, nt_pad, KC, NR, v};
         wisa.input(ia);
+        if (gisa.convert_panels != nullptr) {
+            for (int xi = 0; xi < wino::kXi; ++xi)
+                for (int64_t kb = 0; kb < n_kb; ++kb) {
+                    const int64_t k0 = kb * KC, kcb = std::min(KC, C - k0);
+                    gisa.convert_panels(kcb, nt_pad / NR, NR, v + xi * C * nt_pad + k0 * nt_pad);
+                }
+        }
         for (int64_t o0 = g0; o0 < g1; o0 += MO) {
             const int64_t mo = std::min(MO, g1 - o0);
             for (int xi = 0; xi < wino::kXi; ++xi) {
