@@ -8,6 +8,7 @@
 #include "core/half.h"
 #include "core/thread_pool.h"
 #include "cpu/kernels.h"
+#include "cpu_test_cases.h"
 #include "test_framework.h"
 
 #include <cmath>
@@ -21,82 +22,26 @@ using sdn::cpu::DType;
 
 namespace {
 
-std::vector<SimdLevel> levels() {
-    std::vector<SimdLevel> out;
-    const SimdLevel best = sdn::best_simd_level(sdn::detect_cpu_features());
-    for (int l = 0; l <= static_cast<int>(best); ++l) out.push_back(static_cast<SimdLevel>(l));
-    return out;
-}
+using sdn_test::make_operand;
+using sdn_test::Operand;
 
-struct Operand {
-    std::vector<float> f;       // values as float (rounded through the half type when half)
-    std::vector<uint16_t> h;    // storage when half
-    DType type;
-    const void * data() const { return type == DType::F32 ? static_cast<const void *>(f.data()) : h.data(); }
-};
-
-Operand make_operand(size_t n, DType type, std::mt19937 & rng) {
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    Operand o;
-    o.type = type;
-    o.f.resize(n);
-    if (type != DType::F32) o.h.resize(n);
-    for (size_t i = 0; i < n; ++i) {
-        float v = dist(rng);
-        if (type == DType::F16) {
-            o.h[i] = sdn::f32_to_f16(v);
-            v = sdn::f16_to_f32(o.h[i]);
-        } else if (type == DType::BF16) {
-            o.h[i] = sdn::f32_to_bf16(v);
-            v = sdn::bf16_to_f32(o.h[i]);
-        }
-        o.f[i] = v;
-    }
-    return o;
-}
+std::vector<SimdLevel> levels() { return sdn_test::simd_levels(); }
 
 void check_case(sdn::ThreadPool & pool, SimdLevel level, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
                 float beta, DType at, DType bt, bool bias) {
-    std::mt19937 rng(static_cast<unsigned>(m * 131 + n * 17 + k + ta * 7 + tb * 3));
-    const int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 2;
-    Operand a = make_operand(static_cast<size_t>((ta ? k : m) * lda), at, rng);
-    Operand b = make_operand(static_cast<size_t>((tb ? n : k) * ldb), bt, rng);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> c0(static_cast<size_t>(m * ldc)), bias_n(n), bias_m(m);
-    for (auto & x : c0) x = dist(rng);
-    for (auto & x : bias_n) x = dist(rng);
-    for (auto & x : bias_m) x = dist(rng);
-    std::vector<float> c = c0;
-    if (beta == 0.0f)
-        for (auto & x : c) x = std::numeric_limits<float>::quiet_NaN();
-    sdn::cpu::GemmArgs g;
-    g.trans_a = ta;
-    g.trans_b = tb;
-    g.m = m;
-    g.n = n;
-    g.k = k;
-    g.alpha = alpha;
-    g.a = a.data();
-    g.a_type = at;
-    g.lda = lda;
-    g.b = b.data();
-    g.b_type = bt;
-    g.ldb = ldb;
-    g.beta = beta;
-    g.c = c.data();
-    g.ldc = ldc;
-    if (bias) {
-        g.bias_n = bias_n.data();
-        g.bias_m = bias_m.data();
-    }
+    sdn_test::GemmCase gc(ta, tb, m, n, k, alpha, beta, at, bt, bias, static_cast<unsigned>(m * 131 + n * 17 + k + ta * 7 + tb * 3));
+    sdn::cpu::GemmArgs g = gc.args();
+    const auto & c = gc.c;
+    const auto & c0 = gc.c0;
+    const auto & bias_n = gc.bias_n;
+    const auto & bias_m = gc.bias_m;
+    const int64_t ldc = gc.ldc;
     sdn::cpu::gemm(pool, level, g);
     double worst = 0;
     for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < n; ++j) {
             double s = 0;
-            for (int64_t kk = 0; kk < k; ++kk)
-                s += static_cast<double>(ta ? a.f[kk * lda + i] : a.f[i * lda + kk]) *
-                     static_cast<double>(tb ? b.f[j * ldb + kk] : b.f[kk * ldb + j]);
+            for (int64_t kk = 0; kk < k; ++kk) s += gc.a_at(i, kk) * gc.b_at(kk, j);
             double ref = alpha * s + (beta == 0.0f ? 0.0 : beta * static_cast<double>(c0[i * ldc + j]));
             if (bias) ref += bias_n[j] + bias_m[i];
             const double d = std::fabs(ref - c[i * ldc + j]);

@@ -16,6 +16,7 @@
 #include "core/thread_pool.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
+#include "cpu_test_cases.h"
 #include "test_framework.h"
 
 #include <cmath>
@@ -47,27 +48,7 @@ struct ComputeScope {
 
 float round_bf16(float v) { return sdn::bf16_to_f32(sdn::f32_to_bf16(v)); }
 
-struct Operand {
-    std::vector<float> f;
-    std::vector<uint16_t> h;
-    DType type;
-    const void * data() const { return type == DType::F32 ? static_cast<const void *>(f.data()) : h.data(); }
-};
-
-Operand make_operand(size_t n, DType type, std::mt19937 & rng) {
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    Operand o;
-    o.type = type;
-    o.f.resize(n);
-    if (type != DType::F32) o.h.resize(n);
-    for (size_t i = 0; i < n; ++i) {
-        float v = dist(rng);
-        if (type == DType::F16) v = sdn::f16_to_f32(o.h[i] = sdn::f32_to_f16(v));
-        else if (type == DType::BF16) v = sdn::bf16_to_f32(o.h[i] = sdn::f32_to_bf16(v));
-        o.f[i] = v;
-    }
-    return o;
-}
+using sdn_test::Operand;
 
 struct Errors {
     double tight = 0, loose = 0;  // worst err / bound ratios (<= 1 passes)
@@ -77,38 +58,15 @@ struct Errors {
 
 void check_gemm(sdn::ThreadPool & pool, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, float beta,
                 DType at, DType bt, bool bias, bool prepack) {
-    std::mt19937 rng(static_cast<unsigned>(m * 131 + n * 17 + k + ta * 7 + tb * 3 + 99));
-    const int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 1, ldc = n + 2;
-    Operand a = make_operand(static_cast<size_t>((ta ? k : m) * lda), at, rng);
-    Operand b = make_operand(static_cast<size_t>((tb ? n : k) * ldb), bt, rng);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> c0(static_cast<size_t>(m * ldc)), bias_n(n), bias_m(m);
-    for (auto & x : c0) x = dist(rng);
-    for (auto & x : bias_n) x = dist(rng);
-    for (auto & x : bias_m) x = dist(rng);
-    std::vector<float> c = c0;
-    if (beta == 0.0f)
-        for (auto & x : c) x = std::numeric_limits<float>::quiet_NaN();
-    sdn::cpu::GemmArgs g;
-    g.trans_a = ta;
-    g.trans_b = tb;
-    g.m = m;
-    g.n = n;
-    g.k = k;
-    g.alpha = alpha;
-    g.a = a.data();
-    g.a_type = at;
-    g.lda = lda;
-    g.b = b.data();
-    g.b_type = bt;
-    g.ldb = ldb;
-    g.beta = beta;
-    g.c = c.data();
-    g.ldc = ldc;
-    if (bias) {
-        g.bias_n = bias_n.data();
-        g.bias_m = bias_m.data();
-    }
+    sdn_test::GemmCase gc(ta, tb, m, n, k, alpha, beta, at, bt, bias, static_cast<unsigned>(m * 131 + n * 17 + k + ta * 7 + tb * 3 + 99));
+    sdn::cpu::GemmArgs g = gc.args();
+    const Operand & a = gc.a;
+    const Operand & b = gc.b;
+    const int64_t lda = gc.lda, ldb = gc.ldb, ldc = gc.ldc;
+    const auto & c = gc.c;
+    const auto & c0 = gc.c0;
+    const auto & bias_n = gc.bias_n;
+    const auto & bias_m = gc.bias_m;
     sdn::cpu::PackedMatrix pb;
     if (prepack) {
         pb = sdn::cpu::pack_gemm_b(pool, SimdLevel::Avx512, b.data(), bt, tb, ldb, k, n);
