@@ -35,6 +35,12 @@ export interface BackendInfo {
     simdBest: string;
     /** Level the kernels dispatch to (SDN_SIMD can lower it). */
     simdInUse: string;
+    /** The CPU can run the bf16 kernels (avx512_bf16). */
+    bf16Available: boolean;
+    /** Products in "f32" (default) or "bf16" (SDN_CPU_COMPUTE=bf16). */
+    computeInUse: string;
+    /** Why the compute mode in use differs from the one asked for ("" when it does not). */
+    computeReason: string;
     features: string[];
   };
   cuda: {

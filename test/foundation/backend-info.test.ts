@@ -49,6 +49,17 @@ describe("getBackendInfo", () => {
     }
   });
 
+  it("reports the CPU compute mode, f32 by default and bf16 when asked on a CPU that has it", () => {
+    expect(info.cpu.computeInUse).toBe("f32");
+    const out = execFileSync(process.execPath, ["-e", "import('./dist/index.js').then(m => process.stdout.write(JSON.stringify(m.getBackendInfo().cpu)))"], {
+      env: { ...process.env, SDN_CPU_COMPUTE: "bf16" },
+      encoding: "utf8",
+    });
+    const cpu = JSON.parse(out);
+    expect(cpu.computeInUse).toBe(cpu.bf16Available && cpu.simdInUse === "avx512" ? "bf16" : "f32");
+    if (cpu.computeInUse === "f32") expect(cpu.computeReason).not.toBe("");
+  });
+
   it("matches what the SIMD override asks for (SDN_SIMD=portable)", () => {
     const out = execFileSync(process.execPath, ["-e", "import('./dist/index.js').then(m => process.stdout.write(m.getBackendInfo().cpu.simdInUse))"], {
       env: { ...process.env, SDN_SIMD: "portable" },

@@ -15,6 +15,7 @@ export function formatBackendInfo(info: BackendInfo): string {
   lines.push(`CPU: ${info.cpu.brand || info.cpu.vendor || "unknown"}`);
   lines.push(`  threads:      ${info.cpu.threads}`);
   lines.push(`  SIMD in use:  ${info.cpu.simdInUse} (best available: ${info.cpu.simdBest})`);
+  lines.push(`  compute:      ${info.cpu.computeInUse}${info.cpu.computeReason ? ` (${info.cpu.computeReason})` : ""}; bf16 kernels ${info.cpu.bf16Available ? "available" : "not available"}`);
   lines.push(`  features:     ${info.cpu.features.join(" ") || "none detected"}`);
   lines.push("");
   const c = info.cuda;

@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/json_writer.h"
 #include "core/thread_pool.h"
+#include "cpu/gemm_compute.h"
 #include "cuda/cuda_runtime_info.h"
 #include "cuda/dynload/cuda_libraries.h"
 
@@ -28,6 +29,9 @@ std::string build_backend_info() {
     w.field("threads", hardware_threads());
     w.field("simdBest", simd_level_name(best_simd_level(f)));
     w.field("simdInUse", simd_level_name(select_simd_level(f)));
+    w.field("bf16Available", cpu::cpu_bf16_available());
+    w.field("computeInUse", cpu::cpu_compute_name(cpu::cpu_compute(select_simd_level(f))));
+    w.field("computeReason", cpu::cpu_compute_reason(select_simd_level(f)));
     w.key("features").begin_array();
     const std::pair<const char *, bool> feats[] = {
         {"sse4.2", f.sse42}, {"avx", f.avx}, {"avx2", f.avx2}, {"fma", f.fma}, {"f16c", f.f16c},
