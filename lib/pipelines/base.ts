@@ -400,6 +400,14 @@ export abstract class DiffusionPipeline implements AsyncDisposable {
       });
       return { shape: [list.length, chunks * S, H], data };
     };
+    if (cfg && clipSkip === 0) {
+      // One text-encoder forward for negatives and prompts (rows are independent: same values as two
+      // forwards, and the weights are packed once instead of twice).
+      const both = await encode([...neg, ...pos], 0);
+      const per = both.data.length / both.shape[0]!;
+      const half = (from: number, count: number): Tensor => ({ shape: [count, ...both.shape.slice(1)], data: both.data.slice(from * per, (from + count) * per) });
+      return catBatch([repeatInterleaveBatch(half(0, neg.length), n), repeatInterleaveBatch(half(neg.length, pos.length), n)]);
+    }
     const posEmb = repeatInterleaveBatch(await encode(pos, clipSkip), n);
     if (!cfg) return posEmb;
     const negEmb = repeatInterleaveBatch(await encode(neg, 0), n);
