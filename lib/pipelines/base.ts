@@ -479,21 +479,20 @@ export abstract class DiffusionPipeline implements AsyncDisposable {
 
   /** The denoising loop of every diffusers SD pipeline. */
   protected async denoise(a: DenoiseArgs): Promise<Tensor> {
-    const { scheduler, timesteps, cfg, options: o } = a;
-    let latents = a.latents;
-    const shape = latents.shape;
-    const B = shape[0]!;
-    const total = timesteps.length;
     this.batcher?.join();
     try {
-      return await this.denoiseSteps(a, latents, shape, B, total);
+      return await this.denoiseSteps(a);
     } finally {
       this.batcher?.leave();
     }
   }
 
-  private async denoiseSteps(a: DenoiseArgs, latents: Tensor, shape: number[], B: number, total: number): Promise<Tensor> {
+  private async denoiseSteps(a: DenoiseArgs): Promise<Tensor> {
     const { scheduler, timesteps, cfg, options: o } = a;
+    let latents = a.latents;
+    const shape = latents.shape;
+    const B = shape[0]!;
+    const total = timesteps.length;
     for (let i = 0; i < total; i++) {
       if (o.signal?.aborted) throw new AbortError("aborted between steps", { cause: o.signal.reason });
       const t = timesteps[i]!;

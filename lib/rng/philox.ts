@@ -152,20 +152,21 @@ export class TorchCudaGenerator implements Generator {
     return { gridX, counterOffset: BigInt(rounds * UNROLL) };
   }
 
-  randn(shape: readonly number[]): Float32Array {
-    const numel = numelOf(shape);
-    const out = new Float32Array(numel);
-    if (numel === 0) return out;
+  /**
+   * Walks torch's CUDA kernel layout for `numel` elements and advances the Philox offset: every thread
+   * `idx` draws one Philox4x32-10 block per round (counter = offset/4 + round in words 0-1, idx in words
+   * 2-3) and `fill(words, base, threads)` places its UNROLL values at base + threads * k.
+   */
+  private draw(numel: number, fill: (words: Uint32Array, base: number, threads: number) => void): void {
+    if (numel === 0) return;
     const { gridX, counterOffset } = this.launch(numel);
     const baseOffset = this.offset;
     this.offset += ((counterOffset + 3n) / 4n) * 4n;
     const threads = BLOCK_SIZE * gridX;
     const stride = threads * UNROLL;
     const key = [Number(this.seedValue & 0xffffffffn), Number((this.seedValue >> 32n) & 0xffffffffn)];
-    // curand_init(seed, subsequence = idx, offset): counter = (offset/4 in words 0-1, idx in words 2-3).
     const ctr = new Uint32Array(4);
     const words = new Uint32Array(4);
-    const normals = new Float32Array(4);
     const startBlock = baseOffset / 4n; // torch's offsets are multiples of 4: state position stays 0
     const rounded = Math.ceil(numel / stride) * stride;
     for (let idx = 0; idx < threads && idx < numel; idx++) {
@@ -177,14 +178,23 @@ export class TorchCudaGenerator implements Generator {
         ctr[3] = 0;
         philox4x32_10(ctr, key, words);
         block += 1n;
-        boxMullerCurand(words[0]!, words[1]!, normals, 0, 4);
-        boxMullerCurand(words[2]!, words[3]!, normals, 2, 4);
-        for (let k = 0; k < UNROLL; k++) {
-          const e = li + threads * k;
-          if (e < numel) out[e] = normals[k]!;
-        }
+        fill(words, li, threads);
       }
     }
+  }
+
+  randn(shape: readonly number[]): Float32Array {
+    const numel = numelOf(shape);
+    const out = new Float32Array(numel);
+    const normals = new Float32Array(4);
+    this.draw(numel, (words, base, threads) => {
+      boxMullerCurand(words[0]!, words[1]!, normals, 0, 4);
+      boxMullerCurand(words[2]!, words[3]!, normals, 2, 4);
+      for (let k = 0; k < UNROLL; k++) {
+        const e = base + threads * k;
+        if (e < numel) out[e] = normals[k]!;
+      }
+    });
     return out;
   }
 
@@ -192,35 +202,16 @@ export class TorchCudaGenerator implements Generator {
   rand(shape: readonly number[]): Float32Array {
     const numel = numelOf(shape);
     const out = new Float32Array(numel);
-    if (numel === 0) return out;
-    const { gridX, counterOffset } = this.launch(numel);
-    const baseOffset = this.offset;
-    this.offset += ((counterOffset + 3n) / 4n) * 4n;
-    const threads = BLOCK_SIZE * gridX;
-    const stride = threads * UNROLL;
-    const key = [Number(this.seedValue & 0xffffffffn), Number((this.seedValue >> 32n) & 0xffffffffn)];
-    const ctr = new Uint32Array(4);
-    const words = new Uint32Array(4);
-    const rounded = Math.ceil(numel / stride) * stride;
-    for (let idx = 0; idx < threads && idx < numel; idx++) {
-      let block = baseOffset / 4n;
-      for (let li = idx; li < rounded; li += stride) {
-        ctr[0] = Number(block & 0xffffffffn);
-        ctr[1] = Number((block >> 32n) & 0xffffffffn);
-        ctr[2] = idx >>> 0;
-        ctr[3] = 0;
-        philox4x32_10(ctr, key, words);
-        block += 1n;
-        for (let k = 0; k < UNROLL; k++) {
-          const e = li + threads * k;
-          if (e < numel) {
-            // torch maps curand's (0, 1] to [0, 1): value == 1 becomes 0.
-            const u = fmaf(f32(words[k]!), TWO_POW_M32, f32(TWO_POW_M32 / 2));
-            out[e] = u === 1 ? 0 : u;
-          }
+    this.draw(numel, (words, base, threads) => {
+      for (let k = 0; k < UNROLL; k++) {
+        const e = base + threads * k;
+        if (e < numel) {
+          // torch maps curand's (0, 1] to [0, 1): value == 1 becomes 0.
+          const u = fmaf(f32(words[k]!), TWO_POW_M32, f32(TWO_POW_M32 / 2));
+          out[e] = u === 1 ? 0 : u;
         }
       }
-    }
+    });
     return out;
   }
 }

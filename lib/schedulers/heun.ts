@@ -1,6 +1,6 @@
 /** Heun's 2nd-order method (Karras et al. 2022, Algorithm 1). Mirrors diffusers' HeunDiscreteScheduler (order 2). */
 import type { SchedulerConfig } from "./config.js";
-import { f32, sigmaToT } from "./numeric.js";
+import { f32 } from "./numeric.js";
 import type { StepOptions, StepResult } from "./scheduler.js";
 import { SigmaScheduler } from "./sigma-base.js";
 
@@ -21,12 +21,7 @@ export class HeunDiscreteScheduler extends SigmaScheduler {
   }
 
   protected computeTimesteps(n: number): void {
-    let timesteps = this.baseTimesteps(n);
-    let sigmas = this.interpSigmas(timesteps);
-    if (this.config.use_karras_sigmas) {
-      sigmas = this.karras(sigmas, n);
-      timesteps = sigmas.map((s) => sigmaToT(s, this.logSigmasF32));
-    }
+    const { timesteps, sigmas } = this.interpolatedSchedule(n);
     const s32 = [...sigmas, 0].map(f32);
     const inter: number[] = [s32[0]!];
     for (let i = 1; i < s32.length - 1; i++) inter.push(s32[i]!, s32[i]!);

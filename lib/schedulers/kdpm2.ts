@@ -3,7 +3,7 @@
  * KDPM2DiscreteScheduler (order 2; interpolated sigmas/timesteps computed in float32 like diffusers).
  */
 import type { SchedulerConfig } from "./config.js";
-import { f32, sigmaToT, sigmaToTF32, roundHalfEven } from "./numeric.js";
+import { f32, sigmaToTF32 } from "./numeric.js";
 import type { StepOptions, StepResult } from "./scheduler.js";
 import { SigmaScheduler } from "./sigma-base.js";
 
@@ -23,12 +23,7 @@ export class KDPM2DiscreteScheduler extends SigmaScheduler {
   }
 
   protected computeTimesteps(n: number): void {
-    let timesteps = this.baseTimesteps(n);
-    let sigmas = this.interpSigmas(timesteps);
-    if (this.config.use_karras_sigmas) {
-      sigmas = this.karras(sigmas, n);
-      timesteps = sigmas.map((s) => roundHalfEven(sigmaToT(s, this.logSigmasF32)));
-    }
+    const { timesteps, sigmas } = this.interpolatedSchedule(n, true);
     const s32 = [...sigmas, 0].map(f32);
     // log-space midpoint with the previous sigma (torch lerp with weight 0.5, float32)
     const interp = s32.map((s, i) => {

@@ -4,7 +4,7 @@
  * evaluated in float32 as diffusers does with its float32 sigma tensors.
  */
 import type { SchedulerConfig } from "./config.js";
-import { f32, sigmaToT } from "./numeric.js";
+import { f32 } from "./numeric.js";
 import { integrate } from "./quadrature.js";
 import type { StepOptions, StepResult } from "./scheduler.js";
 import { SigmaScheduler } from "./sigma-base.js";
@@ -25,12 +25,7 @@ export class LMSDiscreteScheduler extends SigmaScheduler {
   }
 
   protected computeTimesteps(n: number): void {
-    let timesteps = this.baseTimesteps(n);
-    let sigmas = this.interpSigmas(timesteps);
-    if (this.config.use_karras_sigmas) {
-      sigmas = this.karras(sigmas, n);
-      timesteps = sigmas.map((s) => sigmaToT(s, this.logSigmasF32));
-    }
+    const { timesteps, sigmas } = this.interpolatedSchedule(n);
     this.sigmas = [...sigmas, 0].map(f32);
     this.timesteps = timesteps;
     this.derivatives = [];

@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from "../errors.js";
 import type { SchedulerConfig } from "./config.js";
-import { f32, interpTrain, karrasSigmas, logSigmasOf, sigmaSchedulerTimesteps, trainSigmas } from "./numeric.js";
+import { f32, interpTrain, karrasSigmas, logSigmasOf, roundHalfEven, sigmaSchedulerTimesteps, sigmaToT, trainSigmas } from "./numeric.js";
 import { indexForTimestep, Scheduler } from "./scheduler.js";
 
 export abstract class SigmaScheduler extends Scheduler {
@@ -40,6 +40,24 @@ export abstract class SigmaScheduler extends Scheduler {
   /** np.interp of the training sigmas at the (float) timesteps, float64. */
   protected interpSigmas(timesteps: readonly number[]): number[] {
     return timesteps.map((t) => interpTrain(t, this.trainSigmasF32));
+  }
+
+  /**
+   * The inference schedule of the interpolating schedulers (LMS, Heun, KDPM2): timesteps per
+   * timestep_spacing, training sigmas interpolated at them, or Karras sigmas with timesteps mapped back
+   * (`roundTimesteps`: KDPM2 rounds those to integers, half to even). Sigmas float64, before the final 0.
+   */
+  protected interpolatedSchedule(n: number, roundTimesteps = false): { timesteps: number[]; sigmas: number[] } {
+    let timesteps = this.baseTimesteps(n);
+    let sigmas = this.interpSigmas(timesteps);
+    if (this.config.use_karras_sigmas) {
+      sigmas = this.karras(sigmas, n);
+      timesteps = sigmas.map((s) => {
+        const t = sigmaToT(s, this.logSigmasF32);
+        return roundTimesteps ? roundHalfEven(t) : t;
+      });
+    }
+    return { timesteps, sigmas };
   }
 
   /** Karras sigmas between the interpolated schedule's ends (or config sigma_min / sigma_max). */

@@ -5,7 +5,13 @@
 
 #include "core/cpu_features.h"
 #include "core/half.h"
+#include "core/error.h"
+#include "core/exec_control.h"
 #include "cpu/gemm.h"
+#include "cpu/kernels.h"
+
+#include <cmath>
+#include <functional>
 
 #include <cstdint>
 #include <limits>
@@ -100,5 +106,88 @@ struct GemmCase {
     double a_at(int64_t i, int64_t p) const { return ta ? a.f[static_cast<size_t>(p * lda + i)] : a.f[static_cast<size_t>(i * lda + p)]; }
     double b_at(int64_t p, int64_t j) const { return tb ? b.f[static_cast<size_t>(j * ldb + p)] : b.f[static_cast<size_t>(p * ldb + j)]; }
 };
+
+// One convolution problem (NCHW, OIHW weights stored as f32/f16/bf16): random input, weights, bias and
+// residual in [-1, 1], and an output poisoned with NaN.
+struct ConvCase {
+    int64_t batch, cin, h, w, cout, ks, stride, pad, oh, ow;
+    std::vector<float> x, b, r, y;
+    Operand weights;
+
+    ConvCase(int64_t batch_, int64_t cin_, int64_t h_, int64_t w_, int64_t cout_, int64_t ks_, int64_t stride_, int64_t pad_,
+             sdn::cpu::DType wtype, unsigned seed)
+        : batch(batch_), cin(cin_), h(h_), w(w_), cout(cout_), ks(ks_), stride(stride_), pad(pad_),
+          oh(sdn::cpu::conv2d_out_size(h_, ks_, stride_, pad_)), ow(sdn::cpu::conv2d_out_size(w_, ks_, stride_, pad_)) {
+        std::mt19937 rng(seed);
+        std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+        x.resize(static_cast<size_t>(batch * cin * h * w));
+        for (auto & v : x) v = dist(rng);
+        weights = make_operand(static_cast<size_t>(cout * cin * ks * ks), wtype, rng);
+        b.resize(static_cast<size_t>(cout));
+        r.resize(static_cast<size_t>(batch * cout * oh * ow));
+        for (auto & v : b) v = dist(rng);
+        for (auto & v : r) v = dist(rng);
+        y.assign(r.size(), std::numeric_limits<float>::quiet_NaN());
+    }
+
+    sdn::cpu::Conv2dArgs args(bool bias, bool residual) {
+        sdn::cpu::Conv2dArgs a;
+        a.batch = batch;
+        a.in_channels = cin;
+        a.in_h = h;
+        a.in_w = w;
+        a.out_channels = cout;
+        a.kernel_h = a.kernel_w = ks;
+        a.stride = stride;
+        a.pad = pad;
+        a.input = x.data();
+        a.weight = weights.data();
+        a.weight_type = weights.type;
+        a.bias = bias ? b.data() : nullptr;
+        a.residual = residual ? r.data() : nullptr;
+        a.output = y.data();
+        return a;
+    }
+
+    // The output in double (bias + residual + sum of products); `magnitude` (optional) receives, per output,
+    // the sum of the absolute values of those terms (for relative bounds).
+    std::vector<double> reference(bool bias, bool residual, std::vector<double> * magnitude = nullptr) const {
+        std::vector<double> out(r.size());
+        if (magnitude) magnitude->assign(r.size(), 0.0);
+        for (int64_t n = 0; n < batch; ++n)
+            for (int64_t o = 0; o < cout; ++o)
+                for (int64_t oy = 0; oy < oh; ++oy)
+                    for (int64_t ox = 0; ox < ow; ++ox) {
+                        const size_t oi = static_cast<size_t>(((n * cout + o) * oh + oy) * ow + ox);
+                        double s = (bias ? b[static_cast<size_t>(o)] : 0.0) + (residual ? r[oi] : 0.0);
+                        double mag = std::fabs(s);
+                        for (int64_t c = 0; c < cin; ++c)
+                            for (int64_t ky = 0; ky < ks; ++ky)
+                                for (int64_t kx = 0; kx < ks; ++kx) {
+                                    const int64_t iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+                                    if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+                                    const double p = static_cast<double>(weights.f[static_cast<size_t>(((o * cin + c) * ks + ky) * ks + kx)]) *
+                                                     x[static_cast<size_t>(((n * cin + c) * h + iy) * w + ix)];
+                                    s += p;
+                                    mag += std::fabs(p);
+                                }
+                        out[oi] = s;
+                        if (magnitude) (*magnitude)[oi] = mag;
+                    }
+        return out;
+    }
+};
+
+// Runs `op` with an ExecControl whose abort callback always asks to stop: true when it threw SDN_ERR_ABORTED.
+inline bool aborts_when_asked(const std::function<void(const sdn::ExecControl &)> & op) {
+    sdn::ExecControl control;
+    control.abort_cb = [](void *) { return 1; };
+    try {
+        op(control);
+    } catch (const sdn::Error & e) {
+        return e.status() == SDN_ERR_ABORTED;
+    }
+    return false;
+}
 
 }  // namespace sdn_test

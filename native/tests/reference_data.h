@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -105,6 +106,38 @@ inline sdn_model * load_component(sdn_context * ctx, const std::string & dir, sd
     if (sdn_model_create(ctx, kind, config.c_str(), map, &model, &err) != SDN_OK) record_failure(__FILE__, __LINE__, dir + ": " + err.message);
     sdn_weight_map_free(map);
     return model;
+}
+
+// Runs every UNet golden case of tiny model `m` (timesteps 0, 999, 500, 945.7 and per-sample [10, 700])
+// on `ctx` and hands each output with its golden to `check(name, got, want)`.
+inline void run_unet_goldens(sdn_context * ctx, const std::string & ref, const std::string & m,
+                             const std::function<void(const std::string &, const std::vector<float> &, const std::vector<float> &)> & check) {
+    GoldenFile g(ref + "/goldens/components/" + m + "/components.safetensors");
+    sdn_model * unet = load_component(ctx, ref + "/models/" + m + "/unet", SDN_MODEL_UNET, "diffusion_pytorch_model.safetensors");
+    if (!unet) return;
+    const std::string pre = g.unet_prefix();  // "unet_<h>x<w>": the golden's latent size
+    if (pre.empty()) record_failure(__FILE__, __LINE__, m + ": no unet golden");
+    const sdn_tensor_info si = g.info(pre + "_sample");
+    const int64_t B = si.shape[0], H = si.shape[2], W = si.shape[3];
+    const sdn_tensor_info ci = g.info(pre + "_encoder_hidden_states");
+    const std::vector<float> sample = g.f32(pre + "_sample"), context = g.f32(pre + "_encoder_hidden_states");
+    std::vector<int32_t> labels;
+    if (g.has(pre + "_class_labels")) {
+        const auto l = g.i64(pre + "_class_labels");
+        labels.assign(l.begin(), l.end());
+    }
+    const std::pair<const char *, std::vector<float>> cases[] = {
+        {"_t0", {0, 0}}, {"_t999", {999, 999}}, {"_t500", {500, 500}}, {"_t945.7", {945.7f, 945.7f}}, {"_t10_700", {10, 700}}};
+    for (const auto & cs : cases) {
+        const std::vector<float> want = g.f32(pre + cs.first);
+        std::vector<float> out(want.size());
+        sdn_error err;
+        if (sdn_unet_forward(unet, sample.data(), B, H, W, cs.second.data(), context.data(), ci.shape[1],
+                             labels.empty() ? nullptr : labels.data(), out.data(), &err) != SDN_OK)
+            record_failure(__FILE__, __LINE__, m + " " + pre + cs.first + ": " + err.message);
+        check(m + " " + pre + cs.first, out, want);
+    }
+    sdn_model_free(unet);
 }
 
 // The seven tiny reference models.

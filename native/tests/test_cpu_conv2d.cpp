@@ -7,6 +7,7 @@
 #include "core/half.h"
 #include "core/thread_pool.h"
 #include "cpu/kernels.h"
+#include "cpu_test_cases.h"
 #include "test_framework.h"
 
 #include <cmath>
@@ -20,66 +21,18 @@ using sdn::cpu::DType;
 
 namespace {
 
-std::vector<SimdLevel> levels() {
-    std::vector<SimdLevel> out;
-    const SimdLevel best = sdn::best_simd_level(sdn::detect_cpu_features());
-    for (int l = 0; l <= static_cast<int>(best); ++l) out.push_back(static_cast<SimdLevel>(l));
-    return out;
-}
+std::vector<SimdLevel> levels() { return sdn_test::simd_levels(); }
 
 void check_conv(sdn::ThreadPool & pool, SimdLevel level, int64_t batch, int64_t cin, int64_t h, int64_t w, int64_t cout,
                 int64_t ks, int64_t stride, int64_t pad, bool bias, bool residual, DType wt) {
-    std::mt19937 rng(static_cast<unsigned>(cin * 7 + h * 13 + w + cout * 3 + ks + stride));
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    const int64_t oh = sdn::cpu::conv2d_out_size(h, ks, stride, pad), ow = sdn::cpu::conv2d_out_size(w, ks, stride, pad);
-    std::vector<float> x(static_cast<size_t>(batch * cin * h * w)), wf(static_cast<size_t>(cout * cin * ks * ks)), b(cout),
-        r(static_cast<size_t>(batch * cout * oh * ow));
-    std::vector<uint16_t> wh(wf.size());
-    for (auto & v : x) v = dist(rng);
-    for (size_t i = 0; i < wf.size(); ++i) {
-        float v = dist(rng);
-        if (wt == DType::F16) v = sdn::f16_to_f32(wh[i] = sdn::f32_to_f16(v));
-        if (wt == DType::BF16) v = sdn::bf16_to_f32(wh[i] = sdn::f32_to_bf16(v));
-        wf[i] = v;
-    }
-    for (auto & v : b) v = dist(rng);
-    for (auto & v : r) v = dist(rng);
-    std::vector<float> y(r.size(), std::numeric_limits<float>::quiet_NaN());
-    sdn::cpu::Conv2dArgs a;
-    a.batch = batch;
-    a.in_channels = cin;
-    a.in_h = h;
-    a.in_w = w;
-    a.out_channels = cout;
-    a.kernel_h = a.kernel_w = ks;
-    a.stride = stride;
-    a.pad = pad;
-    a.input = x.data();
-    a.weight = wt == DType::F32 ? static_cast<const void *>(wf.data()) : wh.data();
-    a.weight_type = wt;
-    a.bias = bias ? b.data() : nullptr;
-    a.residual = residual ? r.data() : nullptr;
-    a.output = y.data();
-    sdn::cpu::conv2d(pool, level, a);
+    sdn_test::ConvCase cc(batch, cin, h, w, cout, ks, stride, pad, wt, static_cast<unsigned>(cin * 7 + h * 13 + w + cout * 3 + ks + stride));
+    sdn::cpu::conv2d(pool, level, cc.args(bias, residual));
+    const std::vector<double> ref = cc.reference(bias, residual);
     double worst = 0;
-    for (int64_t n = 0; n < batch; ++n)
-        for (int64_t o = 0; o < cout; ++o)
-            for (int64_t oy = 0; oy < oh; ++oy)
-                for (int64_t ox = 0; ox < ow; ++ox) {
-                    double s = bias ? b[o] : 0.0;
-                    const size_t oi = static_cast<size_t>(((n * cout + o) * oh + oy) * ow + ox);
-                    if (residual) s += r[oi];
-                    for (int64_t c = 0; c < cin; ++c)
-                        for (int64_t ky = 0; ky < ks; ++ky)
-                            for (int64_t kx = 0; kx < ks; ++kx) {
-                                const int64_t iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
-                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                                s += static_cast<double>(wf[((o * cin + c) * ks + ky) * ks + kx]) *
-                                     x[((n * cin + c) * h + iy) * w + ix];
-                            }
-                    const double d = std::fabs(s - y[oi]);
-                    if (!(d <= worst)) worst = d;
-                }
+    for (size_t i = 0; i < ref.size(); ++i) {
+        const double d = std::fabs(ref[i] - cc.y[i]);
+        if (!(d <= worst)) worst = d;
+    }
     const double tol = 2e-6 * std::sqrt(static_cast<double>(cin * ks * ks)) * 4 + 1e-5;
     CHECK_MSG(worst <= tol, std::string(sdn::simd_level_name(level)) + " cin=" + std::to_string(cin) + " " +
                                 std::to_string(h) + "x" + std::to_string(w) + " cout=" + std::to_string(cout) + " k=" +
@@ -126,30 +79,13 @@ TEST(cpu_conv2d_rejects_bad_shapes) {
     CHECK(threw);
 }
 
-namespace {
-int conv_abort_now(void *) { return 1; }
-}  // namespace
-
 TEST(cpu_conv2d_polls_the_abort_callback) {
     sdn::ThreadPool pool(2);
-    std::vector<float> x(2 * 8 * 16 * 16, 1.0f), w(8 * 8 * 9, 1.0f), y(2 * 8 * 16 * 16);
-    sdn::cpu::Conv2dArgs a;
-    a.batch = 2;
-    a.in_channels = 8;
-    a.in_h = a.in_w = 16;
-    a.out_channels = 8;
-    a.input = x.data();
-    a.weight = w.data();
-    a.output = y.data();
-    sdn::ExecControl control;
-    control.abort_cb = conv_abort_now;
-    bool aborted = false;
-    try {
-        sdn::cpu::conv2d(pool, sdn::best_simd_level(sdn::detect_cpu_features()), a, &control);
-    } catch (const sdn::Error & e) {
-        aborted = e.status() == SDN_ERR_ABORTED;
-    }
-    CHECK(aborted);
+    sdn_test::ConvCase cc(2, 8, 16, 16, 8, 3, 1, 1, DType::F32, 1);
+    const auto a = cc.args(false, false);
+    CHECK(sdn_test::aborts_when_asked([&](const sdn::ExecControl & ctl) {
+        sdn::cpu::conv2d(pool, sdn::best_simd_level(sdn::detect_cpu_features()), a, &ctl);
+    }));
 }
 
 TEST(cpu_conv2d_prepacked_weights_match_per_call_packing) {

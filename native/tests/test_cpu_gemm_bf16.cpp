@@ -186,63 +186,21 @@ namespace {
 
 void check_conv_bf16(sdn::ThreadPool & pool, int64_t batch, int64_t cin, int64_t h, int64_t w, int64_t cout, int64_t ks,
                      int64_t stride, int64_t pad, DType wt, int algo /*0 auto 1 direct 2 winograd*/, double bound) {
-    std::mt19937 rng(static_cast<unsigned>(cin * 7 + h * 13 + w + cout * 3 + ks + stride + algo));
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    const int64_t oh = sdn::cpu::conv2d_out_size(h, ks, stride, pad), ow = sdn::cpu::conv2d_out_size(w, ks, stride, pad);
-    std::vector<float> x(static_cast<size_t>(batch * cin * h * w)), wf(static_cast<size_t>(cout * cin * ks * ks)), b(cout),
-        r(static_cast<size_t>(batch * cout * oh * ow));
-    std::vector<uint16_t> wh(wf.size());
-    for (auto & v : x) v = dist(rng);
-    for (size_t i = 0; i < wf.size(); ++i) {
-        float v = dist(rng);
-        if (wt == DType::F16) v = sdn::f16_to_f32(wh[i] = sdn::f32_to_f16(v));
-        if (wt == DType::BF16) v = sdn::bf16_to_f32(wh[i] = sdn::f32_to_bf16(v));
-        wf[i] = v;
-    }
-    for (auto & v : b) v = dist(rng);
-    for (auto & v : r) v = dist(rng);
-    std::vector<float> y(r.size(), std::numeric_limits<float>::quiet_NaN());
-    sdn::cpu::Conv2dArgs a;
-    a.batch = batch;
-    a.in_channels = cin;
-    a.in_h = h;
-    a.in_w = w;
-    a.out_channels = cout;
-    a.kernel_h = a.kernel_w = ks;
-    a.stride = stride;
-    a.pad = pad;
-    a.input = x.data();
-    a.weight = wt == DType::F32 ? static_cast<const void *>(wf.data()) : wh.data();
-    a.weight_type = wt;
-    a.bias = b.data();
-    a.residual = r.data();
-    a.output = y.data();
+    sdn_test::ConvCase cc(batch, cin, h, w, cout, ks, stride, pad, wt,
+                          static_cast<unsigned>(cin * 7 + h * 13 + w + cout * 3 + ks + stride + algo));
+    const auto a = cc.args(true, true);
     if (algo == 1) sdn::cpu::conv2d_direct(pool, SimdLevel::Avx512, a);
     else if (algo == 2) sdn::cpu::conv2d_winograd(pool, SimdLevel::Avx512, a);
     else sdn::cpu::conv2d(pool, SimdLevel::Avx512, a);
+    std::vector<double> mag;
+    const std::vector<double> ref = cc.reference(true, true, &mag);
     double worst = 0, worst_rel = 0;
-    for (int64_t n = 0; n < batch; ++n)
-        for (int64_t o = 0; o < cout; ++o)
-            for (int64_t oy = 0; oy < oh; ++oy)
-                for (int64_t ox = 0; ox < ow; ++ox) {
-                    const size_t oi = static_cast<size_t>(((n * cout + o) * oh + oy) * ow + ox);
-                    double s = static_cast<double>(b[o]) + r[oi];
-                    double mag = std::fabs(static_cast<double>(b[o])) + std::fabs(static_cast<double>(r[oi]));
-                    for (int64_t c = 0; c < cin; ++c)
-                        for (int64_t ky = 0; ky < ks; ++ky)
-                            for (int64_t kx = 0; kx < ks; ++kx) {
-                                const int64_t iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
-                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                                const double p = static_cast<double>(wf[((o * cin + c) * ks + ky) * ks + kx]) *
-                                                 x[((n * cin + c) * h + iy) * w + ix];
-                                s += p;
-                                mag += std::fabs(p);
-                            }
-                    const double d = std::fabs(s - y[oi]);
-                    const double ratio = d / (bound * mag);
-                    if (!(ratio <= worst)) worst = ratio;
-                    worst_rel = std::max(worst_rel, d / mag);
-                }
+    for (size_t i = 0; i < ref.size(); ++i) {
+        const double d = std::fabs(ref[i] - cc.y[i]);
+        const double ratio = d / (bound * mag[i]);
+        if (!(ratio <= worst)) worst = ratio;
+        worst_rel = std::max(worst_rel, d / mag[i]);
+    }
     CHECK_MSG(worst <= 1.0, "bf16 conv cin=" + std::to_string(cin) + " " + std::to_string(h) + "x" + std::to_string(w) +
                                 " cout=" + std::to_string(cout) + " k=" + std::to_string(ks) + " s=" + std::to_string(stride) +
                                 " algo=" + std::to_string(algo) + " rel err " + std::to_string(worst_rel) + " (bound " +

@@ -12,6 +12,7 @@
 #include "core/half.h"
 #include "core/thread_pool.h"
 #include "cpu/kernels.h"
+#include "cpu_test_cases.h"
 #include "test_framework.h"
 
 #include <cmath>
@@ -27,12 +28,7 @@ using sdn::cpu::DType;
 
 namespace {
 
-std::vector<SimdLevel> levels() {
-    std::vector<SimdLevel> out;
-    const SimdLevel best = sdn::best_simd_level(sdn::detect_cpu_features());
-    for (int l = 0; l <= static_cast<int>(best); ++l) out.push_back(static_cast<SimdLevel>(l));
-    return out;
-}
+std::vector<SimdLevel> levels() { return sdn_test::simd_levels(); }
 
 // out[n][o][y][x] = bias + residual + sum w * x (3x3, stride 1, pad 1) in double
 std::vector<double> reference(const std::vector<float> & x, const std::vector<float> & w, const float * bias,
@@ -98,24 +94,15 @@ sdn::cpu::Conv2dArgs args_for(int64_t batch, int64_t cin, int64_t h, int64_t w, 
 
 void check_shape(sdn::ThreadPool & pool, SimdLevel level, int64_t batch, int64_t cin, int64_t h, int64_t w, int64_t cout,
                  bool bias, bool residual, bool in_place, DType wt) {
-    std::mt19937 rng(static_cast<unsigned>(cin * 7 + h * 13 + w + cout * 3));
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    std::vector<float> x(static_cast<size_t>(batch * cin * h * w)), wf(static_cast<size_t>(cout * cin * 9)), b(cout),
-        r(static_cast<size_t>(batch * cout * h * w));
-    std::vector<uint16_t> wh(wf.size());
-    for (auto & v : x) v = dist(rng);
-    for (size_t i = 0; i < wf.size(); ++i) {
-        float v = dist(rng);
-        if (wt == DType::F16) v = sdn::f16_to_f32(wh[i] = sdn::f32_to_f16(v));
-        if (wt == DType::BF16) v = sdn::bf16_to_f32(wh[i] = sdn::f32_to_bf16(v));
-        wf[i] = v;
+    sdn_test::ConvCase cc(batch, cin, h, w, cout, 3, 1, 1, wt, static_cast<unsigned>(cin * 7 + h * 13 + w + cout * 3));
+    const auto ref = cc.reference(bias, residual);
+    auto a = cc.args(bias, residual);
+    if (in_place) {  // residual == output
+        cc.y = cc.r;
+        a.output = cc.y.data();
+        if (residual) a.residual = cc.y.data();
     }
-    for (auto & v : b) v = dist(rng);
-    for (auto & v : r) v = dist(rng);
-    const auto ref = reference(x, wf, bias ? b.data() : nullptr, residual ? r.data() : nullptr, batch, cin, h, w, cout);
-    std::vector<float> y = in_place ? r : std::vector<float>(r.size(), std::numeric_limits<float>::quiet_NaN());
-    const auto a = args_for(batch, cin, h, w, cout, x.data(), wt == DType::F32 ? static_cast<const void *>(wf.data()) : wh.data(),
-                            wt, bias ? b.data() : nullptr, residual ? (in_place ? y.data() : r.data()) : nullptr, y.data());
+    const std::vector<float> & y = cc.y;
     sdn::cpu::conv2d_winograd(pool, level, a);
     const Err e = compare(y, ref);
     const double tol = 5e-5 * e.max_ref + 1e-5;
@@ -259,23 +246,13 @@ TEST(cpu_winograd_every_level_through_sdn_simd) {
     else unsetenv("SDN_SIMD");
 }
 
-namespace {
-int wino_abort_now(void *) { return 1; }
-}  // namespace
-
 TEST(cpu_winograd_polls_the_abort_callback) {
     sdn::ThreadPool pool(2);
-    std::vector<float> x(2 * 8 * 16 * 16, 1.0f), w(8 * 8 * 9, 1.0f), y(2 * 8 * 16 * 16);
-    const auto a = args_for(2, 8, 16, 16, 8, x.data(), w.data(), DType::F32, nullptr, nullptr, y.data());
-    sdn::ExecControl control;
-    control.abort_cb = wino_abort_now;
-    bool aborted = false;
-    try {
-        sdn::cpu::conv2d_winograd(pool, sdn::best_simd_level(sdn::detect_cpu_features()), a, &control);
-    } catch (const sdn::Error & e) {
-        aborted = e.status() == SDN_ERR_ABORTED;
-    }
-    CHECK(aborted);
+    sdn_test::ConvCase cc(2, 8, 16, 16, 8, 3, 1, 1, DType::F32, 1);
+    const auto a = cc.args(false, false);
+    CHECK(sdn_test::aborts_when_asked([&](const sdn::ExecControl & ctl) {
+        sdn::cpu::conv2d_winograd(pool, sdn::best_simd_level(sdn::detect_cpu_features()), a, &ctl);
+    }));
 }
 
 TEST(cpu_winograd_rejects_ineligible_shapes) {

@@ -113,34 +113,10 @@ TEST(cuda_models_text_encoder_matches_goldens) {
 
 TEST(cuda_models_unet_matches_goldens) {
     for_each_mode([](Mode mode, sdn_context * ctx, const std::string & ref) {
-        for (const std::string & m : sdn_test::tiny_models()) {
-            GoldenFile g(ref + "/goldens/components/" + m + "/components.safetensors");
-            sdn_model * unet = load_component(ctx, ref + "/models/" + m + "/unet", SDN_MODEL_UNET, "diffusion_pytorch_model.safetensors");
-            if (!unet) continue;
-            const std::string pre = g.unet_prefix();
-            CHECK_MSG(!pre.empty(), std::string(m) + ": no unet golden");
-            const sdn_tensor_info si = g.info(pre + "_sample");
-            const int64_t B = si.shape[0], Hh = si.shape[2], Ww = si.shape[3];
-            const sdn_tensor_info ci = g.info(pre + "_encoder_hidden_states");
-            const std::vector<float> sample = g.f32(pre + "_sample"), context = g.f32(pre + "_encoder_hidden_states");
-            std::vector<int32_t> labels;
-            if (g.has(pre + "_class_labels")) {
-                auto l = g.i64(pre + "_class_labels");
-                labels.assign(l.begin(), l.end());
-            }
-            const std::pair<const char *, std::vector<float>> cases[] = {
-                {"_t0", {0, 0}}, {"_t999", {999, 999}}, {"_t500", {500, 500}}, {"_t945.7", {945.7f, 945.7f}}, {"_t10_700", {10, 700}}};
-            for (const auto & cs : cases) {
-                const std::vector<float> want = g.f32(pre + cs.first);
-                std::vector<float> out(want.size());
-                sdn_error err;
-                CHECK_MSG(sdn_unet_forward(unet, sample.data(), B, Hh, Ww, cs.second.data(), context.data(), ci.shape[1],
-                                           labels.empty() ? nullptr : labels.data(), out.data(), &err) == SDN_OK,
-                          err.message);
-                check(mode, std::string(m) + " " + pre + cs.first, out, want);
-            }
-            sdn_model_free(unet);
-        }
+        for (const std::string & m : sdn_test::tiny_models())
+            sdn_test::run_unet_goldens(ctx, ref, m, [mode](const std::string & what, const std::vector<float> & got, const std::vector<float> & want) {
+                check(mode, what, got, want);
+            });
     });
 }
 

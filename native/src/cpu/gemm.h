@@ -77,9 +77,6 @@ void gemm(ThreadPool & pool, SimdLevel level, const GemmArgs & args, const ExecC
 // The backend entry point (float32 operands).
 void gemm_f32(ThreadPool & pool, SimdLevel level, const GemmF32Args & args, const ExecControl & control);
 
-// Simple blocked implementation (any CPU, f32 only), kept as a second reference implementation.
-void gemm_f32_portable(ThreadPool & pool, const GemmF32Args & args, const ExecControl & control);
-
 // ---------------------------------------------------------------------------------------------------
 // Per-ISA building blocks, shared by the GEMM driver and the convolution (cpu/conv2d.cpp).
 //

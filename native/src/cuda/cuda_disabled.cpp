@@ -7,11 +7,6 @@
 namespace sdn {
 
 namespace cuda {
-std::string format_cuda_version(int v) {
-    if (v <= 0) return "";
-    return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
-}
-
 RuntimeInfo query_runtime() {
     RuntimeInfo info;
     info.compiled = false;

@@ -28,7 +28,10 @@ struct RuntimeInfo {
 
 RuntimeInfo query_runtime();
 
-// "13.0" from 13000.
-std::string format_cuda_version(int v);
+// "13.0" from 13000 ("" for 0: no runtime / driver).
+inline std::string format_cuda_version(int v) {
+    if (v <= 0) return "";
+    return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
+}
 
 }  // namespace sdn::cuda
