@@ -134,6 +134,22 @@ SDN_API const char * sdn_context_fallback_reason(const sdn_context * ctx);
 /** Bytes of host memory the context holds (thread pool, arenas, caches); bindings report it to their GC. */
 SDN_API size_t sdn_context_host_memory(const sdn_context * ctx);
 
+/** Memory of the context's backend, in bytes (device memory on CUDA). */
+typedef struct sdn_memory_stats {
+    size_t in_use_bytes;   /* held by tensors, weights and scratch right now (CUDA: pool blocks handed out,
+                              weights included; CPU: backend allocations, i.e. activation arenas and weights
+                              widened to f32; weights read in place from mapped files are not counted) */
+    size_t peak_bytes;     /* highest in_use_bytes since the context was created or the last
+                              sdn_context_reset_peak_memory */
+    size_t reserved_bytes; /* taken from the system allocator (CUDA: cudaMalloc'd, i.e. in use plus the pool's
+                              cache of free blocks; CPU: equal to in_use_bytes) */
+} sdn_memory_stats;
+
+/** Fills `out` with the backend's memory figures. SDN_ERR_INVALID_ARGUMENT when ctx or out is NULL. */
+SDN_API sdn_status sdn_context_memory_stats(const sdn_context * ctx, sdn_memory_stats * out, sdn_error * err);
+/** Starts a new peak: peak_bytes becomes the current in_use_bytes (e.g. before timing one stage). */
+SDN_API void sdn_context_reset_peak_memory(sdn_context * ctx);
+
 /** Floating-point operations of the matrix ops (GEMM/linear, convolution, attention; 2 per multiply-add) run
  *  on this context since creation or the last reset: divide by time for achieved FLOP/s. */
 SDN_API double sdn_context_flops(const sdn_context * ctx);
@@ -163,6 +179,15 @@ SDN_API sdn_status sdn_gemm_f32(sdn_context * ctx, int trans_a, int trans_b, int
  */
 SDN_API sdn_status sdn_measure_gemm_peak(sdn_context * ctx, int64_t size, double seconds, double * gflops,
                                          sdn_error * err);
+
+/**
+ * Measures the throughput of the matmul path the networks use (a linear layer of side `size` with an
+ * F16 weight uploaded like model weights: f16 tensor cores on CUDA by default, the packed GEMM on the
+ * CPU), timed to completion on the device: the ceiling network benchmarks report ratios against.
+ * Writes the best GFLOP/s over about `seconds`. size in [16, 16384].
+ */
+SDN_API sdn_status sdn_measure_linear_peak(sdn_context * ctx, int64_t size, double seconds, double * gflops,
+                                           sdn_error * err);
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Weight files: safetensors and PyTorch zip checkpoints (.ckpt / .bin / .pt), read-only, mmap'd   */

@@ -71,6 +71,21 @@ size_t sdn_context_host_memory(const sdn_context * ctx) {
     return bytes;
 }
 
+sdn_status sdn_context_memory_stats(const sdn_context * ctx, sdn_memory_stats * out, sdn_error * err) {
+    return guarded(err, [&] {
+        require(ctx != nullptr && ctx->backend, SDN_ERR_INVALID_ARGUMENT, "sdn_context_memory_stats: ctx is NULL");
+        require(out != nullptr, SDN_ERR_INVALID_ARGUMENT, "sdn_context_memory_stats: out is NULL");
+        const MemoryStats m = ctx->backend->memory_stats();
+        out->in_use_bytes = m.in_use;
+        out->peak_bytes = m.peak;
+        out->reserved_bytes = m.reserved;
+    });
+}
+
+void sdn_context_reset_peak_memory(sdn_context * ctx) {
+    if (ctx != nullptr && ctx->backend) ctx->backend->reset_peak_memory();
+}
+
 double sdn_context_flops(const sdn_context * ctx) { return ctx != nullptr && ctx->backend ? ctx->backend->flops() : 0.0; }
 
 void sdn_context_reset_flops(sdn_context * ctx) {

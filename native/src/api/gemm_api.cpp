@@ -1,6 +1,7 @@
 // C API: dense math on a context's backend, and the GEMM ceiling the benchmarks measure against.
 #include "core/context.h"
 #include "core/error.h"
+#include "core/linear_peak.h"
 
 #include <algorithm>
 #include <chrono>
@@ -67,6 +68,14 @@ sdn_status sdn_measure_gemm_peak(sdn_context * ctx, int64_t size, double seconds
             if (std::chrono::duration<double>(t1 - start).count() >= seconds && runs >= 3) break;
         }
         *gflops = best;
+    });
+}
+
+sdn_status sdn_measure_linear_peak(sdn_context * ctx, int64_t size, double seconds, double * gflops, sdn_error * err) {
+    return guarded(err, [&] {
+        require(ctx != nullptr, SDN_ERR_INVALID_ARGUMENT, "sdn_measure_linear_peak: ctx is NULL");
+        require(gflops != nullptr, SDN_ERR_INVALID_ARGUMENT, "sdn_measure_linear_peak: gflops is NULL");
+        *gflops = measure_linear_peak(*ctx->backend, size, WeightType::F16, seconds, ctx->control);
     });
 }
 

@@ -41,6 +41,15 @@ struct AttnOperand {
     int64_t row_stride = 0;
 };
 
+// Memory a backend holds, in bytes. in_use: handed out by alloc_memory / make_weight and not yet freed;
+// peak: the highest in_use since creation or the last reset_peak_memory; reserved: what the backend holds
+// from the system allocator (cudaMalloc on CUDA), i.e. in_use plus cached free blocks.
+struct MemoryStats {
+    size_t in_use = 0;
+    size_t peak = 0;
+    size_t reserved = 0;
+};
+
 // Host description of a weight handed to Backend::make_weight (a view into a weight file, usually).
 struct HostWeight {
     const void * data = nullptr;
@@ -67,6 +76,11 @@ public:
     virtual void upload(void * dst, const void * src, size_t bytes) = 0;    // host -> backend
     virtual void download(void * dst, const void * src, size_t bytes) = 0;  // backend -> host
     virtual void synchronize() = 0;
+    // Backend memory held by this backend (device memory on GPUs), for benchmarks and diagnostics.
+    // Backends that do not track it report zeros (the default).
+    virtual MemoryStats memory_stats() const { return {}; }
+    // Starts a new high-water mark: peak becomes the current in_use.
+    virtual void reset_peak_memory() {}
     // Makes a weight usable by the ops. `as_f32` forces float32 (biases, norms, embeddings tables used
     // by row). The returned Weight stays valid while the host data stays mapped and the backend lives;
     // memory the backend had to allocate is released by release_weight.

@@ -69,6 +69,10 @@ struct Weight {
     WeightType type = WeightType::F32;
     Shape shape;
     std::string name;
+    // Backend-private storage order: 0 = the natural row-major order of `shape`; a backend may keep a weight
+    // reordered for its kernels (the CUDA backend's cuDNN path stores conv filters [out, kh, kw, in]) and
+    // records that here. Networks never read the data directly, so they need not care.
+    int layout = 0;
     bool present() const { return data != nullptr; }
     int64_t numel() const { return shape.numel(); }
     // Only for F32 weights (biases and norm parameters are always loaded as F32).

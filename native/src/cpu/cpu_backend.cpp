@@ -46,12 +46,40 @@ public:
 
     // ---- memory ----
     void * alloc_memory(size_t bytes) override {
-        const size_t rounded = (bytes + 63) / 64 * 64;
-        void * p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+        const size_t rounded = bytes == 0 ? 64 : (bytes + 63) / 64 * 64;
+        void * p = std::aligned_alloc(64, rounded);
         if (p == nullptr) fail(SDN_ERR_OUT_OF_MEMORY, "out of host memory allocating " + std::to_string(bytes) + " bytes");
+        // Sizes are remembered so memory_stats can report what is held. Allocations are few and large
+        // (arena blocks, weights widened to f32), so a map lookup per call costs nothing measurable.
+        std::lock_guard<std::mutex> lock(mem_mutex_);
+        sizes_[p] = rounded;
+        mem_in_use_ += rounded;
+        mem_peak_ = std::max(mem_peak_, mem_in_use_);
         return p;
     }
-    void free_memory(void * ptr) override { std::free(ptr); }
+    void free_memory(void * ptr) override {
+        if (ptr == nullptr) return;
+        {
+            std::lock_guard<std::mutex> lock(mem_mutex_);
+            auto it = sizes_.find(ptr);
+            if (it != sizes_.end()) {
+                mem_in_use_ -= it->second;
+                sizes_.erase(it);
+            }
+        }
+        std::free(ptr);
+    }
+    // Memory from alloc_memory (activation arenas, weights widened to f32). Weights read in place from the
+    // memory-mapped file and the GEMM / Winograd packing buffers are not included. Nothing is cached, so
+    // reserved equals in_use.
+    MemoryStats memory_stats() const override {
+        std::lock_guard<std::mutex> lock(mem_mutex_);
+        return {mem_in_use_, mem_peak_, mem_in_use_};
+    }
+    void reset_peak_memory() override {
+        std::lock_guard<std::mutex> lock(mem_mutex_);
+        mem_peak_ = mem_in_use_;
+    }
     void upload(void * dst, const void * src, size_t bytes) override { std::memcpy(dst, src, bytes); }
     void download(void * dst, const void * src, size_t bytes) override { std::memcpy(dst, src, bytes); }
     void synchronize() override {}
@@ -353,6 +381,12 @@ private:
     size_t owned_weight_bytes_ = 0;
     std::unordered_map<const void *, std::shared_ptr<const cpu::WinogradWeights>> wino_cache_;
     size_t wino_bytes_ = 0;
+    // alloc_memory bookkeeping. Its own mutex: free_memory is called with mutex_ held (release_weight),
+    // so the lock order is always mutex_ before mem_mutex_.
+    mutable std::mutex mem_mutex_;
+    std::unordered_map<void *, size_t> sizes_;
+    size_t mem_in_use_ = 0;
+    size_t mem_peak_ = 0;
 };
 
 }  // namespace

@@ -9,11 +9,16 @@
 #include "core/half.h"
 #include "core/thread_pool.h"
 #include "cpu/kernels.h"
+#include "cuda/cublaslt_matmul.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_runtime_info.h"
+#include "cuda/cudnn_conv.h"
 #include "cuda/device_pool.h"
+#include "cuda/dynload/cuda_libraries.h"
 #include "cuda/kernels/attention.cuh"
+#include "cuda/kernels/attention_mma.cuh"
 #include "cuda/kernels/conv2d.cuh"
+#include "cuda/kernels/convert.cuh"
 #include "cuda/kernels/elementwise.cuh"
 #include "cuda/kernels/embedding.cuh"
 #include "cuda/kernels/gemm_f32_simt.cuh"
@@ -76,6 +81,9 @@ inline float host_elem(const unsigned char * base, WeightType t, int64_t i) {
     return t == WeightType::F16 ? f16_to_f32(h) : bf16_to_f32(h);
 }
 
+// Weight::layout of conv filters the cuDNN path keeps as [out, kh, kw, in] (KRSC) instead of [out, in, kh, kw].
+constexpr int kLayoutOhwi = 1;
+
 constexpr size_t kStagingHalf = size_t{8} << 20;  // two halves of 8 MiB
 constexpr int64_t kConvertTask = 1 << 16;         // elements per pool task when converting weights
 
@@ -95,11 +103,14 @@ public:
         for (auto & e : staging_events_) check_cuda(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "cudaEventCreate");
         // WMMA needs compute capability 7.0; older devices (only reachable with custom SDN_CUDA_ARCHS) use SIMT.
         if (info_.cc_major < 7) options_.gemm = cuda::GemmPath::Simt;
+        open_libraries();
     }
 
     ~CudaBackend() override {
         cudaSetDevice(device_);
         if (stream_ != nullptr) cudaStreamSynchronize(stream_);
+        lt_.reset();
+        dnn_.reset();
         for (auto & e : staging_events_)
             if (e != nullptr) cudaEventDestroy(e);
         if (staging_ != nullptr) {
@@ -114,14 +125,37 @@ public:
 
     std::string name() const override {
         const bool simt = options_.gemm == cuda::GemmPath::Simt;
+        const std::string builtin_gemm =
+            simt ? "built-in SIMT f32 kernel" : "built-in WMMA f16 tensor-core kernel (f32 weights: SIMT f32)";
+        std::string linear = builtin_gemm, conv = builtin_gemm + ", implicit GEMM";
+        if (lt_) {
+            linear = "cuBLASLt " + dynload::format_library_version(dynload::cublaslt().version) + " (f16 x f16 -> f32; f32 weights: f32)";
+            if (lt_fallbacks_ > 0) linear += ", " + std::to_string(lt_fallbacks_.load()) + " call(s) fell back to the built-in kernel";
+        } else if (!lt_reason_.empty()) {
+            linear += " [cuBLASLt not used: " + lt_reason_ + "]";
+        }
+        if (dnn_) {
+            conv = "cuDNN " + dynload::format_library_version(dynload::cudnn().version) +
+                   " NHWC f16 for kernels > 1x1 (1x1: as linear layers' built-in kernel)";
+            if (dnn_fallbacks_ > 0) conv += ", " + std::to_string(dnn_fallbacks_.load()) + " call(s) fell back to the built-in kernel";
+        } else if (!dnn_reason_.empty()) {
+            conv += " [cuDNN not used: " + dnn_reason_ + "]";
+        }
+        const std::string attention = options_.attention == cuda::AttentionPath::F32 || options_.weights == CudaBackendOptions::Weights::F32
+                                          ? "built-in flash f32"
+                                          : "built-in tensor-core flash (f16 q/k/v, f32 softmax) for head dims that are multiples of 8 "
+                                            "up to 256, flash f32 otherwise";
         return "cuda:" + std::to_string(device_) + " (" + info_.name + ", sm_" + std::to_string(info_.cc_major) +
                std::to_string(info_.cc_minor) + "; weights " +
-               (options_.weights == CudaBackendOptions::Weights::F16 ? "f16" : "f32") + "; linear/conv2d: " +
-               (simt ? "built-in SIMT f32 kernel" : "built-in WMMA f16 tensor-core kernel (f32 weights: SIMT f32)") +
-               "; attention: built-in flash f32; norms/elementwise: built-in; cuBLASLt/cuDNN: not used)";
+               (options_.weights == CudaBackendOptions::Weights::F16 ? "f16" : "f32") + "; linear: " + linear + "; conv2d: " + conv +
+               "; attention: " + attention + "; norms/elementwise: built-in)";
     }
 
     size_t host_memory() const override { return staging_ != nullptr ? 2 * kStagingHalf : 0; }
+
+    // Device memory from the pool: activations, scratch and weights (alloc_exact) all come from mem_.
+    MemoryStats memory_stats() const override { return {mem_.bytes_in_use(), mem_.peak_bytes_in_use(), mem_.bytes_reserved()}; }
+    void reset_peak_memory() override { mem_.reset_peak(); }
 
     void gemm_f32(const GemmF32Args & g, const ExecControl & control) override {
         validate_gemm_args(g);
@@ -195,15 +229,27 @@ public:
         else target = WeightType::F32;
 
         const size_t bytes = static_cast<size_t>(n) * weight_type_size(target);
+        // cuDNN's NHWC tensor-core convolutions take [out, kh, kw, in] filters: reorder once, here.
+        const bool reorder = dnn_ != nullptr && !as_f32 && target == WeightType::F16 && host.shape.ndim == 4 &&
+                             host.shape[2] * host.shape[3] > 1 && n > 0;
         void * d = mem_.alloc_exact(bytes);
         try {
-            if (n > 0) upload_converted(d, host, target, n);
+            if (reorder) {
+                PoolBuffer natural(mem_, bytes);
+                upload_converted(natural.get(), host, target, n);
+                check_cuda(cuda::launch_oihw_to_ohwi_f16(natural.get(), d, host.shape[0], host.shape[1], host.shape[2] * host.shape[3],
+                                                         stream_),
+                           "conv filter reorder");
+            } else if (n > 0) {
+                upload_converted(d, host, target, n);
+            }
         } catch (...) {
             mem_.free(d);
             throw;
         }
         w.data = d;
         w.type = target;
+        w.layout = reorder ? kLayoutOhwi : 0;
         return w;
     }
 
@@ -227,6 +273,8 @@ public:
         count_flops(2.0 * static_cast<double>(rows) * static_cast<double>(in) * static_cast<double>(w.shape[0]));
         if (rows == 0) return;
         enter();
+        if (lt_ && (w.type == WeightType::F16 || w.type == WeightType::F32) && linear_on_cublaslt(x, rows, in, w, bias, y, residual))
+            return;
         cuda::LinearLaunch a;
         a.rows = rows;
         a.in = in;
@@ -237,7 +285,7 @@ public:
         a.bias = opt_f32(bias);
         a.residual = residual;
         a.y = y;
-        check_cuda(cuda::launch_linear(a, options_.gemm, stream_), "linear kernel launch");
+        check_cuda(cuda::launch_linear(a, builtin_gemm_path(), stream_), "linear kernel launch");
     }
 
     void conv2d(const float * x, int64_t batch, int64_t in_c, int64_t h, int64_t w, const Weight & weight, const Weight * bias,
@@ -268,7 +316,18 @@ public:
         a.bias = opt_f32(bias);
         a.residual = residual;
         a.y = y;
-        check_cuda(cuda::launch_conv2d(a, options_.gemm, stream_), "conv2d kernel launch");
+        if (weight.layout == kLayoutOhwi) {
+            if (conv_on_cudnn(a)) return;
+            // No cuDNN algorithm for this shape: the built-in kernel on a temporary [out, in, kh, kw] copy.
+            ++dnn_fallbacks_;
+            PoolBuffer natural(mem_, static_cast<size_t>(weight.numel()) * sizeof(uint16_t));
+            check_cuda(cuda::launch_oihw_to_ohwi_f16(weight.data, natural.get(), a.out_c, a.kh * a.kw, a.in_c, stream_),
+                       "conv filter reorder");
+            a.weight = natural.get();
+            check_cuda(cuda::launch_conv2d(a, builtin_gemm_path(), stream_), "conv2d kernel launch");
+            return;
+        }
+        check_cuda(cuda::launch_conv2d(a, builtin_gemm_path(), stream_), "conv2d kernel launch");
     }
 
     void group_norm(const float * x, float * y, int64_t batch, int64_t channels, int64_t hw, int64_t groups, const Weight & gamma,
@@ -325,7 +384,10 @@ public:
         a.head_dim = head_dim;
         a.scale = scale;
         a.causal = causal;
-        check_cuda(cuda::launch_attention(a, stream_), "attention kernel launch");
+        const bool tensor_cores = options_.attention == cuda::AttentionPath::Auto &&
+                                  options_.weights == CudaBackendOptions::Weights::F16 && cuda::attention_mma_supported(head_dim);
+        if (tensor_cores) check_cuda(cuda::launch_attention_mma(a, stream_), "attention (tensor cores) kernel launch");
+        else check_cuda(cuda::launch_attention(a, stream_), "attention kernel launch");
     }
 
     void activation(Act act, const float * x, float * y, int64_t n) override {
@@ -416,6 +478,93 @@ public:
 
 private:
     void enter() const { check_cuda(cudaSetDevice(device_), "cudaSetDevice"); }
+
+    // GemmPath for the built-in kernels (Auto and Builtin both mean tensor cores for f16 weights there).
+    cuda::GemmPath builtin_gemm_path() const { return options_.gemm == cuda::GemmPath::Simt ? cuda::GemmPath::Simt : cuda::GemmPath::Auto; }
+
+    // cuBLASLt and cuDNN per the options; a library that cannot be used leaves its reason for name().
+    void open_libraries() {
+        if (options_.gemm == cuda::GemmPath::Auto) {
+            const auto & api = dynload::cublaslt();
+            if (!api.available) lt_reason_ = api.reason;
+            else {
+                try {
+                    lt_ = std::make_unique<cuda::CublasLtMatmul>(api);
+                } catch (const Error & e) {
+                    lt_reason_ = e.what();
+                }
+            }
+        }
+        if (options_.conv == cuda::ConvPath::Auto && options_.gemm != cuda::GemmPath::Simt &&
+            options_.weights == CudaBackendOptions::Weights::F16) {
+            const auto & api = dynload::cudnn();
+            if (!api.available) dnn_reason_ = api.reason;
+            else {
+                try {
+                    dnn_ = std::make_unique<cuda::CudnnConv>(api, stream_);
+                } catch (const Error & e) {
+                    dnn_reason_ = e.what();
+                }
+            }
+        }
+    }
+
+    // One workspace for both libraries (they run in stream order on the backend's one stream).
+    void * library_workspace() {
+        if (workspace_ == nullptr) workspace_ = mem_.alloc_exact(kLibraryWorkspace);
+        return workspace_;
+    }
+    static constexpr size_t kLibraryWorkspace = std::max(cuda::CublasLtMatmul::kWorkspaceBytes, cuda::CudnnConv::kWorkspaceBytes);
+
+    // Returns false (nothing queued) when cuBLASLt has no algorithm for the problem.
+    bool linear_on_cublaslt(const float * x, int64_t rows, int64_t in, const Weight & w, const Weight * bias, float * y,
+                            const float * residual) {
+        cuda::LtLinearArgs a;
+        a.rows = rows;
+        a.in = in;
+        a.out = w.shape[0];
+        a.w = w.data;
+        a.type = dev_type(w.type);
+        a.bias = opt_f32(bias);
+        a.residual = residual;
+        a.y = y;
+        PoolBuffer x16(mem_, w.type == WeightType::F16 ? static_cast<size_t>(rows * in) * sizeof(uint16_t) : 0);
+        if (w.type == WeightType::F16) {
+            check_cuda(cuda::launch_f32_to_f16(x, x16.get(), rows * in, stream_), "f16 conversion");
+            a.x = x16.get();
+        } else {
+            a.x = x;
+        }
+        if (lt_->run(a, library_workspace(), kLibraryWorkspace, stream_)) return true;
+        ++lt_fallbacks_;
+        return false;
+    }
+
+    // NHWC f16 in, cuDNN, NHWC f16 out, then one pass back to NCHW f32 with the bias and residual added.
+    bool conv_on_cudnn(const cuda::Conv2dLaunch & c) {
+        PoolBuffer x16(mem_, static_cast<size_t>(c.batch * c.in_c * c.h * c.w) * sizeof(uint16_t));
+        PoolBuffer y16(mem_, static_cast<size_t>(c.batch * c.out_c * c.oh * c.ow) * sizeof(uint16_t));
+        check_cuda(cuda::launch_nchw_f32_to_nhwc_f16(c.x, x16.get(), c.batch, c.in_c, c.h * c.w, stream_), "NHWC f16 conversion");
+        cuda::DnnConvArgs d;
+        d.batch = c.batch;
+        d.in_c = c.in_c;
+        d.h = c.h;
+        d.w = c.w;
+        d.out_c = c.out_c;
+        d.kh = c.kh;
+        d.kw = c.kw;
+        d.stride = c.stride;
+        d.pad = c.pad;
+        d.oh = c.oh;
+        d.ow = c.ow;
+        d.x = x16.get();
+        d.filter = c.weight;
+        d.y = y16.get();
+        if (!dnn_->run(d, library_workspace(), kLibraryWorkspace)) return false;
+        check_cuda(cuda::launch_nhwc_f16_to_nchw_f32(y16.get(), c.y, c.batch, c.out_c, c.oh * c.ow, c.bias, c.residual, stream_),
+                   "NCHW f32 conversion");
+        return true;
+    }
 
     static cuda::DevType gemm_weight_type(const Weight & w) {
         require(w.type == WeightType::F16 || w.type == WeightType::F32, SDN_ERR_INTERNAL,
@@ -512,6 +661,11 @@ private:
     bool staging_pinned_ = false;
     cudaEvent_t staging_events_[2] = {nullptr, nullptr};
     int staging_slot_ = 0;
+    std::unique_ptr<cuda::CublasLtMatmul> lt_;
+    std::unique_ptr<cuda::CudnnConv> dnn_;
+    std::string lt_reason_, dnn_reason_;
+    std::atomic<int64_t> lt_fallbacks_{0}, dnn_fallbacks_{0};
+    void * workspace_ = nullptr;  // pool block, released with the pool
 };
 
 }  // namespace
@@ -522,6 +676,11 @@ CudaBackendOptions cuda_backend_options_from_env() {
     if (w == "f32" || w == "fp32" || w == "float32") o.weights = CudaBackendOptions::Weights::F32;
     const std::string g = lower(std::getenv("SDN_CUDA_GEMM"));
     if (g == "simt") o.gemm = cuda::GemmPath::Simt;
+    else if (g == "builtin") o.gemm = cuda::GemmPath::Builtin;
+    const std::string c = lower(std::getenv("SDN_CUDA_CONV"));
+    if (c == "builtin") o.conv = cuda::ConvPath::Builtin;
+    const std::string a = lower(std::getenv("SDN_CUDA_ATTENTION"));
+    if (a == "f32") o.attention = cuda::AttentionPath::F32;
     return o;
 }
 

@@ -17,9 +17,13 @@ struct CudaBackendOptions {
     // always f32. Environment: SDN_CUDA_WEIGHTS=f16|f32.
     enum class Weights { F16 = 0, F32 = 1 };
     Weights weights = Weights::F16;
-    // GEMM implementation for f16 weights (f32 weights always run the SIMT kernel).
-    // Environment: SDN_CUDA_GEMM=auto|simt.
+    // GEMM implementation of linear layers (and of the built-in convolution).
+    // Environment: SDN_CUDA_GEMM=auto|builtin|simt.
     cuda::GemmPath gemm = cuda::GemmPath::Auto;
+    // Convolution implementation. Environment: SDN_CUDA_CONV=auto|builtin.
+    cuda::ConvPath conv = cuda::ConvPath::Auto;
+    // Attention kernel. Environment: SDN_CUDA_ATTENTION=auto|f32.
+    cuda::AttentionPath attention = cuda::AttentionPath::Auto;
 };
 
 // Defaults with the environment overrides applied.

@@ -77,6 +77,7 @@ void * DevicePool::alloc(size_t bytes) {
     }
     live_[p] = {cls, true};
     in_use_ += cls;
+    if (in_use_ > peak_) peak_ = in_use_;
     return p;
 }
 
@@ -86,6 +87,7 @@ void * DevicePool::alloc_exact(size_t bytes) {
     void * p = malloc_with_retry(rounded, bytes);
     live_[p] = {rounded, false};
     in_use_ += rounded;
+    if (in_use_ > peak_) peak_ = in_use_;
     return p;
 }
 
@@ -137,6 +139,21 @@ size_t DevicePool::bytes_in_use() const {
 size_t DevicePool::bytes_cached() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return cached_;
+}
+
+size_t DevicePool::peak_bytes_in_use() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return peak_;
+}
+
+void DevicePool::reset_peak() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    peak_ = in_use_;
+}
+
+size_t DevicePool::bytes_reserved() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return in_use_ + cached_;
 }
 
 }  // namespace sdn::cuda

@@ -32,6 +32,12 @@ public:
 
     size_t bytes_in_use() const;
     size_t bytes_cached() const;
+    // High-water mark of bytes_in_use() since construction or the last reset_peak() (class blocks count
+    // their class size, exact blocks their rounded size: what the caller holds on the device).
+    size_t peak_bytes_in_use() const;
+    void reset_peak();  // peak := current bytes in use
+    // Bytes this pool holds from cudaMalloc: in use plus cached.
+    size_t bytes_reserved() const;
 
     static size_t size_class(size_t bytes);
 
@@ -48,6 +54,7 @@ private:
     std::unordered_map<size_t, std::vector<void *>> cache_;
     std::unordered_map<void *, Block> live_;
     size_t in_use_ = 0;
+    size_t peak_ = 0;  // max of in_use_ since the last reset_peak
     size_t cached_ = 0;
 };
 

@@ -139,6 +139,16 @@ LoadResult load_library(const std::vector<std::string> & names, const std::strin
     return result;
 }
 
+void preload_from_directory(const std::string & loaded_path, const std::vector<std::string> & names) {
+    const size_t slash = loaded_path.rfind('/');
+    if (slash == std::string::npos) return;
+    const std::string dir = loaded_path.substr(0, slash);
+    for (const auto & name : names) {
+        const std::string path = dir + "/" + name;
+        if (is_file(path) && dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) dlerror();
+    }
+}
+
 void * find_symbol(void * handle, const char * name) { return handle ? dlsym(handle, name) : nullptr; }
 
 }  // namespace sdn::dynload

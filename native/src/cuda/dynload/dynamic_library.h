@@ -20,9 +20,12 @@ struct LoadResult {
 std::vector<std::string> search_directories(const std::string & nvidia_package);
 
 // Tries each candidate file name in each directory, then the bare names (system loader search).
-// `preload` names libraries in the same directory that must be opened first with RTLD_GLOBAL
-// (e.g. cuDNN 9's sub-libraries); missing preloads are ignored.
 LoadResult load_library(const std::vector<std::string> & names, const std::string & nvidia_package);
+
+// Opens each of `names` that exists in the directory of `loaded_path` (RTLD_NOW | RTLD_GLOBAL), in order,
+// and keeps it open for the life of the process: companions a library opens by soname later (cuDNN 9's
+// sub-libraries) are then found already loaded. Missing or unloadable ones are skipped.
+void preload_from_directory(const std::string & loaded_path, const std::vector<std::string> & names);
 
 // dlsym wrapper; nullptr if absent.
 void * find_symbol(void * handle, const char * name);

@@ -1,0 +1,63 @@
+// 2-D convolutions through cuDNN's tensor-core kernels: NHWC f16 image, KRSC ([out, kh, kw, in]) f16 filter,
+// NHWC f16 output, f32 accumulation (cuDNN's "pseudo half" configuration). The algorithm is found once per
+// problem shape (cudnnFindConvolutionForwardAlgorithmEx: every candidate timed on the real buffers within the
+// workspace limit; the fastest that succeeded wins) and cached with its descriptors.
+#pragma once
+
+#include "cuda/dynload/cuda_libraries.h"
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+namespace sdn::cuda {
+
+struct DnnConvArgs {
+    int64_t batch = 0, in_c = 0, h = 0, w = 0;
+    int64_t out_c = 0, kh = 0, kw = 0, stride = 1, pad = 0;
+    int64_t oh = 0, ow = 0;           // the caller's output size, checked against cuDNN's
+    const void * x = nullptr;         // f16 [batch, h, w, in_c]
+    const void * filter = nullptr;    // f16 [out_c, kh, kw, in_c]
+    void * y = nullptr;               // f16 [batch, oh, ow, out_c]
+};
+
+class CudnnConv {
+public:
+    // Creates the cuDNN handle bound to `stream`; throws Error (SDN_ERR_BACKEND) when it cannot.
+    CudnnConv(const dynload::CudnnApi & api, cudaStream_t stream);
+    ~CudnnConv();
+    CudnnConv(const CudnnConv &) = delete;
+    CudnnConv & operator=(const CudnnConv &) = delete;
+
+    // Queues y = conv(x, filter) on the handle's stream. Returns false (nothing queued) when cuDNN has no
+    // algorithm for the problem within `workspace_bytes`; throws Error when a call fails.
+    bool run(const DnnConvArgs & a, void * workspace, size_t workspace_bytes);
+
+    // Workspace the algorithm search may use.
+    static constexpr size_t kWorkspaceBytes = size_t{64} << 20;
+
+private:
+    struct Plan {
+        bool ok = false;
+        dynload::dnn::TensorDesc x = nullptr, y = nullptr;
+        dynload::dnn::FilterDesc f = nullptr;
+        dynload::dnn::ConvDesc conv = nullptr;
+        int32_t algo = 0;
+        size_t workspace = 0;
+    };
+    using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
+
+    Plan & plan_for(const DnnConvArgs & a, void * workspace, size_t workspace_bytes);
+    void destroy(Plan & p);
+    void check(dynload::dnn::Status s, const char * what) const;
+
+    const dynload::CudnnApi & api_;
+    dynload::dnn::Handle handle_ = nullptr;
+    std::map<Key, Plan> plans_;
+    std::mutex mutex_;
+};
+
+}  // namespace sdn::cuda
