@@ -93,14 +93,26 @@ CublasLtMatmul::Plan & CublasLtMatmul::plan_for(const Key & key, const LtLinearA
             p.workspace = result.workspace_size;
             p.ok = true;
         }
-    } catch (...) {
-        if (pref != nullptr) api_.preference_destroy(pref);
-        destroy(p);
-        throw;
+        if (!p.ok)
+            p.reason = "no cuBLASLt algorithm for " + std::to_string(a.rows) + "x" + std::to_string(a.in) + " * " + std::to_string(a.in) +
+                       "x" + std::to_string(a.out) + (s != lt::kSuccess ? " (" + api_.describe(s) + ")" : std::string());
+    } catch (const Error & e) {
+        // A descriptor the installed cuBLASLt refuses is a reason to use the built-in kernel, not to fail.
+        p.ok = false;
+        p.reason = e.what();
     }
-    api_.preference_destroy(pref);
-    if (!p.ok) destroy(p);  // keep only the verdict
+    if (pref != nullptr) api_.preference_destroy(pref);
+    const std::string reason = p.reason;
+    if (!p.ok) {
+        destroy(p);  // keep only the verdict
+        p.reason = reason;
+    }
     return plans_.emplace(key, p).first->second;
+}
+
+std::string CublasLtMatmul::fallback_reason() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return fallback_reason_;
 }
 
 bool CublasLtMatmul::run(const LtLinearArgs & a, void * workspace, size_t workspace_bytes, cudaStream_t stream) {
@@ -111,7 +123,10 @@ bool CublasLtMatmul::run(const LtLinearArgs & a, void * workspace, size_t worksp
                    alignment_of(a.y), a.residual != nullptr ? alignment_of(a.residual) : 0};
     std::lock_guard<std::mutex> lock(mutex_);
     Plan & p = plan_for(key, a);
-    if (!p.ok || p.workspace > workspace_bytes) return false;
+    if (!p.ok || p.workspace > workspace_bytes) {
+        fallback_reason_ = p.ok ? "workspace too small" : p.reason;
+        return false;
+    }
     if (a.bias != nullptr) {
         const void * bias = a.bias;
         check(api_.matmul_desc_set_attribute(p.desc, lt::kDescBiasPointer, &bias, sizeof(bias)), "set BIAS_POINTER");

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <string>
 #include <tuple>
 
 namespace sdn::cuda {
@@ -37,6 +38,9 @@ public:
     // problem, so the caller can use another kernel; throws Error when a call fails.
     bool run(const LtLinearArgs & a, void * workspace, size_t workspace_bytes, cudaStream_t stream);
 
+    // Why the last problem without a plan has none ("" when every problem so far had one).
+    std::string fallback_reason() const;
+
     // Workspace the plans are made for (cuBLASLt's recommendation for Hopper is 32 MiB).
     static constexpr size_t kWorkspaceBytes = size_t{32} << 20;
 
@@ -47,6 +51,7 @@ private:
         dynload::lt::MatrixLayout a = nullptr, b = nullptr, c = nullptr;
         dynload::lt::MatmulAlgo algo {};
         size_t workspace = 0;
+        std::string reason;  // why there is no plan (when !ok)
     };
     // rows, in, out, type, bias?, residual?, alignment of x, y and residual (bytes, capped at 256)
     using Key = std::tuple<int64_t, int64_t, int64_t, int, bool, bool, int, int, int>;
@@ -58,7 +63,8 @@ private:
     const dynload::CublasLtApi & api_;
     dynload::lt::Handle handle_ = nullptr;
     std::map<Key, Plan> plans_;
-    std::mutex mutex_;
+    std::string fallback_reason_;
+    mutable std::mutex mutex_;
 };
 
 }  // namespace sdn::cuda

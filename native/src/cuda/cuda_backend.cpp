@@ -130,14 +130,18 @@ public:
         std::string linear = builtin_gemm, conv = builtin_gemm + ", implicit GEMM";
         if (lt_) {
             linear = "cuBLASLt " + dynload::format_library_version(dynload::cublaslt().version) + " (f16 x f16 -> f32; f32 weights: f32)";
-            if (lt_fallbacks_ > 0) linear += ", " + std::to_string(lt_fallbacks_.load()) + " call(s) fell back to the built-in kernel";
+            if (lt_fallbacks_ > 0)
+                linear += ", " + std::to_string(lt_fallbacks_.load()) + " call(s) fell back to the built-in kernel (last: " +
+                          lt_->fallback_reason() + ")";
         } else if (!lt_reason_.empty()) {
             linear += " [cuBLASLt not used: " + lt_reason_ + "]";
         }
         if (dnn_) {
             conv = "cuDNN " + dynload::format_library_version(dynload::cudnn().version) +
                    " NHWC f16 for kernels > 1x1 (1x1: as linear layers' built-in kernel)";
-            if (dnn_fallbacks_ > 0) conv += ", " + std::to_string(dnn_fallbacks_.load()) + " call(s) fell back to the built-in kernel";
+            if (dnn_fallbacks_ > 0)
+                conv += ", " + std::to_string(dnn_fallbacks_.load()) + " call(s) fell back to the built-in kernel (last: " +
+                        dnn_->fallback_reason() + ")";
         } else if (!dnn_reason_.empty()) {
             conv += " [cuDNN not used: " + dnn_reason_ + "]";
         }

@@ -88,19 +88,33 @@ CudnnConv::Plan & CudnnConv::plan_for(const DnnConvArgs & a, void * workspace, s
                 break;
             }
         }
-    } catch (...) {
-        destroy(p);
-        throw;
+        if (!p.ok) p.reason = "cuDNN found no algorithm (of " + std::to_string(returned) + " tried) within the workspace";
+    } catch (const Error & e) {
+        // Descriptors or a search the installed cuDNN refuses: the built-in kernel runs instead.
+        p.ok = false;
+        p.reason = e.what();
     }
-    if (!p.ok) destroy(p);
+    const std::string reason = p.reason;
+    if (!p.ok) {
+        destroy(p);
+        p.reason = reason;
+    }
     return plans_.emplace(key, p).first->second;
+}
+
+std::string CudnnConv::fallback_reason() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return fallback_reason_;
 }
 
 bool CudnnConv::run(const DnnConvArgs & a, void * workspace, size_t workspace_bytes) {
     if (a.batch <= 0 || a.out_c <= 0 || a.oh <= 0 || a.ow <= 0) return true;
     std::lock_guard<std::mutex> lock(mutex_);
     Plan & p = plan_for(a, workspace, workspace_bytes);
-    if (!p.ok || p.workspace > workspace_bytes) return false;
+    if (!p.ok || p.workspace > workspace_bytes) {
+        fallback_reason_ = p.ok ? "workspace too small" : p.reason;
+        return false;
+    }
     const float alpha = 1.0f, beta = 0.0f;  // float scaling factors for half data
     check(api_.conv_fwd(handle_, &alpha, p.x, a.x, p.f, a.filter, p.conv, p.algo, workspace, workspace_bytes, &beta, p.y, a.y),
           "cudnnConvolutionForward");

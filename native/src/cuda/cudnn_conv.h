@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <string>
 #include <tuple>
 
 namespace sdn::cuda {
@@ -36,6 +37,9 @@ public:
     // algorithm for the problem within `workspace_bytes`; throws Error when a call fails.
     bool run(const DnnConvArgs & a, void * workspace, size_t workspace_bytes);
 
+    // Why the last problem without a plan has none ("" when every problem so far had one).
+    std::string fallback_reason() const;
+
     // Workspace the algorithm search may use.
     static constexpr size_t kWorkspaceBytes = size_t{64} << 20;
 
@@ -47,6 +51,7 @@ private:
         dynload::dnn::ConvDesc conv = nullptr;
         int32_t algo = 0;
         size_t workspace = 0;
+        std::string reason;  // why there is no plan (when !ok)
     };
     using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
 
@@ -57,7 +62,8 @@ private:
     const dynload::CudnnApi & api_;
     dynload::dnn::Handle handle_ = nullptr;
     std::map<Key, Plan> plans_;
-    std::mutex mutex_;
+    std::string fallback_reason_;
+    mutable std::mutex mutex_;
 };
 
 }  // namespace sdn::cuda
