@@ -131,6 +131,10 @@ SDN_API sdn_backend_kind sdn_context_backend(const sdn_context * ctx);
 SDN_API int sdn_context_n_threads(const sdn_context * ctx);
 /** Why the context is not on the backend that was asked for ("" when it is). Valid until the context is freed. */
 SDN_API const char * sdn_context_fallback_reason(const sdn_context * ctx);
+/** What the context's backend runs, e.g. "cuda:0 (NVIDIA H100 ..., sm_90; weights f16; linear: cuBLASLt 13.0.0 ...;
+ *  conv2d: cuDNN 9.10.0 ...; CUDA graphs: on (1 recorded))" or the CPU's SIMD level. The string stays valid until
+ *  the next call with the same context. */
+SDN_API const char * sdn_context_backend_description(sdn_context * ctx);
 /** Bytes of host memory the context holds (thread pool, arenas, caches); bindings report it to their GC. */
 SDN_API size_t sdn_context_host_memory(const sdn_context * ctx);
 

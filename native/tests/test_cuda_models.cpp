@@ -35,8 +35,9 @@ const char * mode_name(Mode m) { return m == Mode::F32 ? "f32" : "f16"; }
 struct CudaCtx {
     sdn_context * ctx = nullptr;
     std::string reason;
-    explicit CudaCtx(Mode m) {
+    explicit CudaCtx(Mode m, bool graphs = false) {
         setenv("SDN_CUDA_WEIGHTS", m == Mode::F32 ? "f32" : "f16", 1);
+        setenv("SDN_CUDA_GRAPHS", graphs ? "1" : "0", 1);
         sdn_context_params p = sdn_context_params_init();
         p.backend = SDN_BACKEND_CUDA;
         p.allow_fallback = 0;
@@ -46,6 +47,7 @@ struct CudaCtx {
             ctx = nullptr;
         }
         unsetenv("SDN_CUDA_WEIGHTS");
+        unsetenv("SDN_CUDA_GRAPHS");
     }
     ~CudaCtx() { sdn_context_free(ctx); }
     CudaCtx(const CudaCtx &) = delete;
@@ -118,6 +120,24 @@ TEST(cuda_models_unet_matches_goldens) {
                 check(mode, what, got, want);
             });
     });
+}
+
+// The same UNet cases with CUDA graphs on: run_unet_goldens makes five forwards of one shape per model
+// with different timesteps, so the first runs eagerly, the second is captured and the last three replay
+// the recording with new inputs (the timestep embedding is a recorded upload) — each must still match.
+TEST(cuda_models_unet_with_cuda_graphs_matches_goldens) {
+    const std::string ref = reference_dir();
+    CudaCtx c(Mode::F16, true);
+    if (!c.ctx) return sdn_test::skip(c.reason);
+    if (!path_exists(ref + "/README.md")) return sdn_test::skip("reference data set not found at " + ref);
+    for (const std::string & m : sdn_test::tiny_models())
+        sdn_test::run_unet_goldens(c.ctx, ref, m, [](const std::string & what, const std::vector<float> & got, const std::vector<float> & want) {
+            check(Mode::F16, what + " (graphs)", got, want);
+        });
+    const std::string description = sdn_context_backend_description(c.ctx);
+    std::printf("    %s\n", description.c_str());
+    CHECK_MSG(description.find("CUDA graphs: on") != std::string::npos && description.find("(0 recorded)") == std::string::npos,
+              "no CUDA graph was recorded: " + description);
 }
 
 TEST(cuda_models_vae_matches_goldens) {

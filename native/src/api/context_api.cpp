@@ -59,6 +59,16 @@ sdn_backend_kind sdn_context_backend(const sdn_context * ctx) {
 
 int sdn_context_n_threads(const sdn_context * ctx) { return ctx != nullptr && ctx->pool ? ctx->pool->size() : 0; }
 
+const char * sdn_context_backend_description(sdn_context * ctx) {
+    if (ctx == nullptr || !ctx->backend) return "";
+    try {
+        ctx->description = ctx->backend->name();
+    } catch (...) {
+        ctx->description.clear();
+    }
+    return ctx->description.c_str();
+}
+
 const char * sdn_context_fallback_reason(const sdn_context * ctx) {
     return ctx != nullptr ? ctx->fallback_reason.c_str() : "";
 }

@@ -31,6 +31,7 @@ public:
     void end_pass();
 
     size_t capacity() const { return capacity_; }
+    const void * base() const { return block_; }
     size_t high_water() const { return high_water_; }
 
     // Releases everything allocated after its construction.

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <string>
 
@@ -132,6 +133,22 @@ public:
     // y[i] = x[i] for n floats (backend to backend)
     virtual void copy(const float * x, float * y, int64_t n) = 0;
 
+    // ---- replayable sections (CUDA graphs) ----
+    // A network brackets one forward with begin_replay / end_replay (use ReplayScope). `owner` and `key`
+    // must determine the exact sequence of ops and their arguments (shapes and backend pointers: the
+    // network's arena included), while the host data handed to upload may differ from call to call. A
+    // backend that supports it may run the first calls of a key eagerly, record the device work of a later
+    // one, and replay the recording afterwards: ops then only check they are the recorded sequence, uploads
+    // refill the recorded host inputs, and the first download (or end_replay) launches the recording.
+    // `completed` is false when the section ends by an exception. The defaults do nothing.
+    virtual void begin_replay(const void * owner, uint64_t key) {
+        (void)owner;
+        (void)key;
+    }
+    virtual void end_replay(bool completed) noexcept { (void)completed; }
+    // Drops every recording of `owner` (a network being destroyed: its weights go away).
+    virtual void forget_replays(const void * owner) noexcept { (void)owner; }
+
     // Floating-point operations of the matrix ops (linear, conv2d, attention) run so far: what benchmarks
     // divide by time. Counted by the ops themselves (2 per multiply-add).
     double flops() const { return flops_.load(std::memory_order_relaxed); }
@@ -146,6 +163,21 @@ protected:
 
 private:
     std::atomic<double> flops_{0.0};
+};
+
+// RAII bracket for Backend::begin_replay / end_replay.
+class ReplayScope {
+public:
+    ReplayScope(Backend & backend, const void * owner, uint64_t key) : backend_(backend), exceptions_(std::uncaught_exceptions()) {
+        backend_.begin_replay(owner, key);
+    }
+    ~ReplayScope() { backend_.end_replay(std::uncaught_exceptions() == exceptions_); }
+    ReplayScope(const ReplayScope &) = delete;
+    ReplayScope & operator=(const ReplayScope &) = delete;
+
+private:
+    Backend & backend_;
+    int exceptions_;
 };
 
 // Validates shapes and strides of a GEMM call (same rules for every backend). Throws Error.

@@ -13,5 +13,6 @@ struct sdn_context {
     std::unique_ptr<sdn::ThreadPool> pool;
     std::unique_ptr<sdn::Backend> backend;
     std::string fallback_reason;
+    std::string description;  // storage behind sdn_context_backend_description
     sdn::ExecControl control;
 };

@@ -14,6 +14,7 @@
 #include "cuda/cuda_runtime_info.h"
 #include "cuda/cudnn_conv.h"
 #include "cuda/device_pool.h"
+#include "cuda/graph_recorder.h"
 #include "cuda/dynload/cuda_libraries.h"
 #include "cuda/kernels/attention.cuh"
 #include "cuda/kernels/attention_mma.cuh"
@@ -65,6 +66,21 @@ private:
     void * ptr_;
 };
 
+// Argument words for GraphRecorder::skip_op.
+inline uint64_t u(const void * p) { return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p)); }
+inline uint64_t u(int64_t v) { return static_cast<uint64_t>(v); }
+inline uint64_t u(float f) {
+    uint32_t b;
+    std::memcpy(&b, &f, 4);
+    return b;
+}
+
+// Op identities folded into a recording's signature.
+enum OpId : uint32_t {
+    kOpLinear = 1, kOpConv2d, kOpGroupNorm, kOpLayerNorm, kOpAttention, kOpActivation, kOpGeglu, kOpAdd, kOpChannelBias, kOpScale,
+    kOpResize, kOpToNhwc, kOpToNchw, kOpConcat, kOpPad, kOpEmbedding, kOpCopy
+};
+
 cuda::DevType dev_type(WeightType t) { return static_cast<cuda::DevType>(static_cast<int>(t)); }
 
 const float * opt_f32(const Weight * w) { return w != nullptr && w->present() ? w->f32() : nullptr; }
@@ -101,6 +117,7 @@ public:
         }
         check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
         for (auto & e : staging_events_) check_cuda(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "cudaEventCreate");
+        rec_ = std::make_unique<cuda::GraphRecorder>(mem_, stream_);
         // WMMA needs compute capability 7.0; older devices (only reachable with custom SDN_CUDA_ARCHS) use SIMT.
         if (info_.cc_major < 7) options_.gemm = cuda::GemmPath::Simt;
         open_libraries();
@@ -109,6 +126,7 @@ public:
     ~CudaBackend() override {
         cudaSetDevice(device_);
         if (stream_ != nullptr) cudaStreamSynchronize(stream_);
+        rec_.reset();
         lt_.reset();
         dnn_.reset();
         for (auto & e : staging_events_)
@@ -152,7 +170,8 @@ public:
         return "cuda:" + std::to_string(device_) + " (" + info_.name + ", sm_" + std::to_string(info_.cc_major) +
                std::to_string(info_.cc_minor) + "; weights " +
                (options_.weights == CudaBackendOptions::Weights::F16 ? "f16" : "f32") + "; linear: " + linear + "; conv2d: " + conv +
-               "; attention: " + attention + "; norms/elementwise: built-in)";
+               "; attention: " + attention + "; norms/elementwise: built-in; CUDA graphs: " +
+               (options_.graphs ? "on (" + std::to_string(rec_->graphs()) + " recorded)" : std::string("off")) + ")";
     }
 
     size_t host_memory() const override { return staging_ != nullptr ? 2 * kStagingHalf : 0; }
@@ -160,6 +179,19 @@ public:
     // Device memory from the pool: activations, scratch and weights (alloc_exact) all come from mem_.
     MemoryStats memory_stats() const override { return {mem_.bytes_in_use(), mem_.peak_bytes_in_use(), mem_.bytes_reserved()}; }
     void reset_peak_memory() override { mem_.reset_peak(); }
+
+    // CUDA graphs for replayable sections (when options_.graphs): see cuda/graph_recorder.h.
+    void begin_replay(const void * owner, uint64_t key) override {
+        if (!options_.graphs) return;
+        enter();
+        rec_->begin(owner, key);
+    }
+    void end_replay(bool completed) noexcept override {
+        if (options_.graphs) rec_->end(completed);
+    }
+    void forget_replays(const void * owner) noexcept override {
+        if (rec_) rec_->forget(owner);
+    }
 
     void gemm_f32(const GemmF32Args & g, const ExecControl & control) override {
         validate_gemm_args(g);
@@ -195,6 +227,7 @@ public:
     void upload(void * dst, const void * src, size_t bytes) override {
         if (bytes == 0) return;
         enter();
+        if (rec_->upload(dst, src, bytes)) return;
         const unsigned char * s = static_cast<const unsigned char *>(src);
         upload_with(dst, bytes, [s](unsigned char * buf, size_t off, size_t len) { std::memcpy(buf, s + off, len); });
     }
@@ -202,6 +235,7 @@ public:
     void download(void * dst, const void * src, size_t bytes) override {
         if (bytes == 0) return;
         enter();
+        rec_->before_host_sync();
         ensure_staging();
         const size_t cap = 2 * kStagingHalf;
         for (size_t off = 0; off < bytes; off += cap) {
@@ -215,6 +249,7 @@ public:
 
     void synchronize() override {
         enter();
+        rec_->before_host_sync();
         check_cuda(cudaStreamSynchronize(stream_), "synchronize");
     }
 
@@ -277,6 +312,7 @@ public:
         count_flops(2.0 * static_cast<double>(rows) * static_cast<double>(in) * static_cast<double>(w.shape[0]));
         if (rows == 0) return;
         enter();
+        if (rec_->skip_op(kOpLinear, {u(x), u(rows), u(in), u(w.data), u(bias != nullptr ? bias->data : nullptr), u(y), u(residual)})) return;
         if (lt_ && (w.type == WeightType::F16 || w.type == WeightType::F32) && linear_on_cublaslt(x, rows, in, w, bias, y, residual))
             return;
         cuda::LinearLaunch a;
@@ -314,6 +350,9 @@ public:
         count_flops(2.0 * static_cast<double>(batch * a.out_c * a.oh * a.ow) * static_cast<double>(in_c * a.kh * a.kw));
         if (batch == 0) return;
         enter();
+        if (rec_->skip_op(kOpConv2d, {u(x), u(batch), u(in_c), u(h), u(w), u(weight.data), u(bias != nullptr ? bias->data : nullptr),
+                                      u(stride), u(pad), u(y), u(residual)}))
+            return;
         a.x = x;
         a.weight = weight.data;
         a.w_type = gemm_weight_type(weight);
@@ -340,6 +379,9 @@ public:
         require(batch >= 1 && channels >= 1 && hw >= 1 && groups >= 1 && channels % groups == 0, SDN_ERR_SHAPE,
                 "group_norm: channels (" + std::to_string(channels) + ") must split into groups (" + std::to_string(groups) + ")");
         enter();
+        if (rec_->skip_op(kOpGroupNorm, {u(x), u(y), u(batch), u(channels), u(hw), u(groups), u(gamma.data), u(beta.data), u(eps),
+                                         u(static_cast<int64_t>(silu))}))
+            return;
         PoolBuffer scratch(mem_, cuda::group_norm_scratch_bytes(batch, channels, hw, groups));
         cuda::GroupNormLaunch a;
         a.x = x;
@@ -358,6 +400,7 @@ public:
     void layer_norm(const float * x, float * y, int64_t rows, int64_t dim, const Weight & gamma, const Weight & beta,
                     float eps) override {
         enter();
+        if (rec_->skip_op(kOpLayerNorm, {u(x), u(y), u(rows), u(dim), u(gamma.data), u(beta.data), u(eps)})) return;
         check_cuda(cuda::launch_layer_norm(x, y, rows, dim, opt_f32(&gamma), opt_f32(&beta), eps, stream_), "layer_norm kernel launch");
     }
 
@@ -373,6 +416,9 @@ public:
         count_flops(4.0 * static_cast<double>(batch * heads) * static_cast<double>(nq) * static_cast<double>(nk) *
                     static_cast<double>(head_dim));
         enter();
+        if (rec_->skip_op(kOpAttention, {u(q.data), u(q.row_stride), u(k.data), u(k.row_stride), u(v.data), u(v.row_stride), u(out),
+                                         u(batch), u(heads), u(nq), u(nk), u(head_dim), u(scale), u(static_cast<int64_t>(causal))}))
+            return;
         cuda::AttentionLaunch a;
         a.q = q.data;
         a.q_stride = q.row_stride;
@@ -396,52 +442,62 @@ public:
 
     void activation(Act act, const float * x, float * y, int64_t n) override {
         enter();
+        if (rec_->skip_op(kOpActivation, {u(static_cast<int64_t>(act)), u(x), u(y), u(n)})) return;
         check_cuda(cuda::launch_activation(static_cast<int>(act), x, y, n, stream_), "activation kernel launch");
     }
 
     void geglu(const float * x, float * y, int64_t rows, int64_t dim) override {
         enter();
+        if (rec_->skip_op(kOpGeglu, {u(x), u(y), u(rows), u(dim)})) return;
         check_cuda(cuda::launch_geglu(x, y, rows, dim, stream_), "geglu kernel launch");
     }
 
     void add(const float * a, const float * b, float * y, int64_t n) override {
         enter();
+        if (rec_->skip_op(kOpAdd, {u(a), u(b), u(y), u(n)})) return;
         check_cuda(cuda::launch_add(a, b, y, n, stream_), "add kernel launch");
     }
 
     void add_channel_bias(const float * x, const float * bias, float * y, int64_t batch, int64_t channels, int64_t inner) override {
         enter();
+        if (rec_->skip_op(kOpChannelBias, {u(x), u(bias), u(y), u(batch), u(channels), u(inner)})) return;
         check_cuda(cuda::launch_add_channel_bias(x, bias, y, batch, channels, inner, stream_), "add_channel_bias kernel launch");
     }
 
     void scale(const float * x, float s, float * y, int64_t n) override {
         enter();
+        if (rec_->skip_op(kOpScale, {u(x), u(s), u(y), u(n)})) return;
         check_cuda(cuda::launch_scale(x, s, y, n, stream_), "scale kernel launch");
     }
 
     void resize_nearest(const float * x, float * y, int64_t planes, int64_t h, int64_t w, int64_t oh, int64_t ow) override {
         enter();
+        if (rec_->skip_op(kOpResize, {u(x), u(y), u(planes), u(h), u(w), u(oh), u(ow)})) return;
         check_cuda(cuda::launch_resize_nearest(x, y, planes, h, w, oh, ow, stream_), "resize_nearest kernel launch");
     }
 
     void nchw_to_nhwc(const float * x, float * y, int64_t batch, int64_t channels, int64_t hw) override {
         enter();
+        if (rec_->skip_op(kOpToNhwc, {u(x), u(y), u(batch), u(channels), u(hw)})) return;
         check_cuda(cuda::launch_transpose(x, y, batch, channels, hw, stream_), "nchw_to_nhwc kernel launch");
     }
 
     void nhwc_to_nchw(const float * x, float * y, int64_t batch, int64_t channels, int64_t hw) override {
         enter();
+        if (rec_->skip_op(kOpToNchw, {u(x), u(y), u(batch), u(channels), u(hw)})) return;
         check_cuda(cuda::launch_transpose(x, y, batch, hw, channels, stream_), "nhwc_to_nchw kernel launch");
     }
 
     void concat_channels(const float * a, int64_t ca, const float * b, int64_t cb, float * y, int64_t batch, int64_t hw) override {
         enter();
+        if (rec_->skip_op(kOpConcat, {u(a), u(ca), u(b), u(cb), u(y), u(batch), u(hw)})) return;
         check_cuda(cuda::launch_concat_channels(a, ca, b, cb, y, batch, hw, stream_), "concat_channels copy");
     }
 
     void pad2d(const float * x, float * y, int64_t planes, int64_t h, int64_t w, int64_t top, int64_t left, int64_t bottom,
                int64_t right) override {
         enter();
+        if (rec_->skip_op(kOpPad, {u(x), u(y), u(planes), u(h), u(w), u(top), u(left), u(bottom), u(right)})) return;
         check_cuda(cuda::launch_pad2d(x, y, planes, h, w, top, left, bottom, right, stream_), "pad2d kernel launch");
     }
 
@@ -453,6 +509,10 @@ public:
                         std::to_string(rows) + " rows)");
         if (n == 0) return;
         enter();
+        if (rec_->skip_op(kOpEmbedding, {u(n), u(table.data), u(y)})) {
+            upload(nullptr, ids, static_cast<size_t>(n) * sizeof(int32_t));  // refills the recorded input
+            return;
+        }
         PoolBuffer dids(mem_, static_cast<size_t>(n) * sizeof(int32_t));
         upload(dids.get(), ids, static_cast<size_t>(n) * sizeof(int32_t));
         check_cuda(cuda::launch_embedding(static_cast<const int32_t *>(dids.get()), n, table.data, dev_type(table.type), dim, y, stream_),
@@ -469,6 +529,7 @@ public:
     void copy(const float * x, float * y, int64_t n) override {
         if (x == y || n <= 0) return;
         enter();
+        if (rec_->skip_op(kOpCopy, {u(x), u(y), u(n)})) return;
         const size_t bytes = static_cast<size_t>(n) * sizeof(float);
         const bool overlap = (x < y && y < x + n) || (y < x && x < y + n);
         if (!overlap) {
@@ -564,7 +625,7 @@ private:
         d.x = x16.get();
         d.filter = c.weight;
         d.y = y16.get();
-        if (!dnn_->run(d, library_workspace(), kLibraryWorkspace)) return false;
+        if (!dnn_->run(d, library_workspace(), kLibraryWorkspace, !rec_->capturing())) return false;
         check_cuda(cuda::launch_nhwc_f16_to_nchw_f32(y16.get(), c.y, c.batch, c.out_c, c.oh * c.ow, c.bias, c.residual, stream_),
                    "NCHW f32 conversion");
         return true;
@@ -665,6 +726,7 @@ private:
     bool staging_pinned_ = false;
     cudaEvent_t staging_events_[2] = {nullptr, nullptr};
     int staging_slot_ = 0;
+    std::unique_ptr<cuda::GraphRecorder> rec_;
     std::unique_ptr<cuda::CublasLtMatmul> lt_;
     std::unique_ptr<cuda::CudnnConv> dnn_;
     std::string lt_reason_, dnn_reason_;
@@ -685,6 +747,8 @@ CudaBackendOptions cuda_backend_options_from_env() {
     if (c == "builtin") o.conv = cuda::ConvPath::Builtin;
     const std::string a = lower(std::getenv("SDN_CUDA_ATTENTION"));
     if (a == "f32") o.attention = cuda::AttentionPath::F32;
+    const std::string graphs = lower(std::getenv("SDN_CUDA_GRAPHS"));
+    if (graphs == "1" || graphs == "on" || graphs == "true") o.graphs = true;
     return o;
 }
 

@@ -24,6 +24,9 @@ struct CudaBackendOptions {
     cuda::ConvPath conv = cuda::ConvPath::Auto;
     // Attention kernel. Environment: SDN_CUDA_ATTENTION=auto|f32.
     cuda::AttentionPath attention = cuda::AttentionPath::Auto;
+    // Record replayable sections (a UNet forward) as CUDA graphs and replay them: one launch per forward
+    // instead of one per op. Off until verified on a GPU. Environment: SDN_CUDA_GRAPHS=1.
+    bool graphs = false;
 };
 
 // Defaults with the environment overrides applied.

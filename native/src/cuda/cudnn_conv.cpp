@@ -107,9 +107,13 @@ std::string CudnnConv::fallback_reason() const {
     return fallback_reason_;
 }
 
-bool CudnnConv::run(const DnnConvArgs & a, void * workspace, size_t workspace_bytes) {
+bool CudnnConv::run(const DnnConvArgs & a, void * workspace, size_t workspace_bytes, bool allow_search) {
     if (a.batch <= 0 || a.out_c <= 0 || a.oh <= 0 || a.ow <= 0) return true;
     std::lock_guard<std::mutex> lock(mutex_);
+    if (!allow_search && plans_.find(Key {a.batch, a.in_c, a.h, a.w, a.out_c, a.kh, a.kw, a.stride, a.pad}) == plans_.end()) {
+        fallback_reason_ = "no plan for this shape yet and no algorithm search allowed during CUDA graph capture";
+        return false;
+    }
     Plan & p = plan_for(a, workspace, workspace_bytes);
     if (!p.ok || p.workspace > workspace_bytes) {
         fallback_reason_ = p.ok ? "workspace too small" : p.reason;

@@ -35,7 +35,9 @@ public:
 
     // Queues y = conv(x, filter) on the handle's stream. Returns false (nothing queued) when cuDNN has no
     // algorithm for the problem within `workspace_bytes`; throws Error when a call fails.
-    bool run(const DnnConvArgs & a, void * workspace, size_t workspace_bytes);
+    // With `allow_search` false (during CUDA graph capture, when kernels must not be timed) a problem
+    // without a plan returns false instead of running the algorithm search.
+    bool run(const DnnConvArgs & a, void * workspace, size_t workspace_bytes, bool allow_search = true);
 
     // Why the last problem without a plan has none ("" when every problem so far had one).
     std::string fallback_reason() const;

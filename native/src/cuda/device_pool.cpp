@@ -66,6 +66,14 @@ void * DevicePool::malloc_with_retry(size_t bytes, size_t requested) {
 void * DevicePool::alloc(size_t bytes) {
     const size_t cls = size_class(bytes);
     std::lock_guard<std::mutex> lock(mutex_);
+    if (capturing_) {
+        auto pk = parked_.find(cls);
+        if (pk != parked_.end() && !pk->second.empty()) {  // still live and counted: hand it out again
+            void * p = pk->second.back();
+            pk->second.pop_back();
+            return p;
+        }
+    }
     auto it = cache_.find(cls);
     void * p = nullptr;
     if (it != cache_.end() && !it->second.empty()) {
@@ -102,6 +110,10 @@ void DevicePool::free(void * p) {
         return;
     }
     const Block b = it->second;
+    if (capturing_) {
+        parked_[b.bytes].push_back(p);
+        return;
+    }
     live_.erase(it);
     in_use_ -= b.bytes;
     if (b.cached_class) {
@@ -112,6 +124,25 @@ void DevicePool::free(void * p) {
         cudaFree(p);
         cudaGetLastError();
     }
+}
+
+void DevicePool::begin_capture() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    capturing_ = true;
+    parked_.clear();
+}
+
+std::vector<void *> DevicePool::end_capture() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    capturing_ = false;
+    std::vector<void *> held;
+    for (auto & kv : parked_) held.insert(held.end(), kv.second.begin(), kv.second.end());
+    parked_.clear();
+    return held;
+}
+
+void DevicePool::release_held(const std::vector<void *> & blocks) {
+    for (void * p : blocks) free(p);
 }
 
 void DevicePool::release_cached_locked() {

@@ -41,6 +41,15 @@ public:
 
     static size_t size_class(size_t bytes);
 
+    // Graph capture (CUDA graphs address the blocks their kernels used, so those blocks must stay theirs):
+    // between begin_capture and end_capture, blocks the caller frees are not returned to the cache but
+    // parked (still counted in use), and later allocations of the same capture reuse parked blocks first.
+    // end_capture hands the parked blocks to the caller (the graph), who gives them back with
+    // release_held when the graph is destroyed.
+    void begin_capture();
+    std::vector<void *> end_capture();
+    void release_held(const std::vector<void *> & blocks);
+
 private:
     struct Block {
         size_t bytes;
@@ -56,6 +65,8 @@ private:
     size_t in_use_ = 0;
     size_t peak_ = 0;  // max of in_use_ since the last reset_peak
     size_t cached_ = 0;
+    bool capturing_ = false;
+    std::unordered_map<size_t, std::vector<void *>> parked_;  // freed during the capture, by block size
 };
 
 }  // namespace sdn::cuda

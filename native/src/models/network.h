@@ -16,6 +16,7 @@ class Network {
 public:
     Network(Backend & backend, const WeightMap & map) : backend_(backend), arena_(backend), map_(map) {}
     virtual ~Network() {
+        backend_.forget_replays(this);
         for (auto & w : weights_) backend_.release_weight(w);
     }
     Network(const Network &) = delete;

@@ -108,6 +108,14 @@ void UNet2DCondition::forward(const float * sample, int64_t B, int64_t H, int64_
     };
 
     with_pass(arena_, [&] {
+        // The op sequence depends only on these (and on the arena's block, stable once it has settled), so a
+        // backend may record the forward once and replay it (CUDA graphs, see Backend::begin_replay).
+        uint64_t key = 1469598103934665603ull;
+        for (uint64_t v : {static_cast<uint64_t>(B), static_cast<uint64_t>(H), static_cast<uint64_t>(W), static_cast<uint64_t>(S),
+                           static_cast<uint64_t>(class_embedding_.present()), static_cast<uint64_t>(arena_.capacity()),
+                           static_cast<uint64_t>(reinterpret_cast<uintptr_t>(arena_.base()))})
+            key = (key ^ v) * 1099511628211ull;
+        ReplayScope replay(backend_, this, key);
         Run r{backend_, arena_, ctl};
         // time embedding (+ class embedding), then silu for the resnets' time projections
         Tensor tproj = arena_.tensor({B, C[0]});
