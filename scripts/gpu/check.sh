@@ -107,6 +107,12 @@ print(":".join(dirs))
 EOF
 )
 if [ -n "$cuda_libs" ]; then export SDN_CUDA_LIBS="$cuda_libs${SDN_CUDA_LIBS:+:$SDN_CUDA_LIBS}"; fi
+# Their headers (the wheels ship include/ beside lib/): the conformance target checks sd-native's declared
+# cuBLASLt / cuDNN subsets against them at compile time.
+lib_headers=""
+for d in ${cuda_libs//:/ }; do
+    if [ -d "${d%/lib}/include" ]; then lib_headers="${lib_headers:+$lib_headers;}${d%/lib}/include"; fi
+done
 if [ -z "${SDN_REFERENCE_DIR:-}" ] && [ -f build-ref/reference/README.md ]; then
     export SDN_REFERENCE_DIR="$repo/build-ref/reference"
 fi
@@ -132,8 +138,16 @@ if wanted build; then
     fi
     echo "archs $arch, generator ${gen[1]}, $(nproc) jobs" >> "$out/build.log"
     MERGE=1 run_step configure 120 "$out/build.log" cmake -S . -B "$build_dir" "${gen[@]}" -DSDN_CUDA=ON \
-        -DSDN_CUDA_ARCHS="$arch" -DCMAKE_BUILD_TYPE=Release -DSDN_BUILD_TESTS=ON -DSDN_BUILD_BENCH=ON -DSDN_BUILD_SHARED=OFF &&
+        -DSDN_CUDA_ARCHS="$arch" -DCMAKE_BUILD_TYPE=Release -DSDN_BUILD_TESTS=ON -DSDN_BUILD_BENCH=ON -DSDN_BUILD_SHARED=OFF \
+        -DSDN_CUDA_LIB_HEADERS="$lib_headers" &&
         MERGE=1 run_step build 420 "$out/build.log" cmake --build "$build_dir" -j"$(nproc)" --target sdn_tests sdn_bench
+    # Declared cuBLASLt / cuDNN subsets vs the installed headers (compiles only if every value matches).
+    if [ -n "$lib_headers" ]; then
+        MERGE=1 run_step conformance 120 "$out/build.log" cmake --build "$build_dir" --target sdn_dynload_conformance &&
+            "$bin/sdn_dynload_conformance" >> "$out/build.log" 2>&1
+    else
+        record conformance - 0 "skipped: no nvidia/cublas and nvidia/cudnn include directories found"
+    fi
     if [ ! -x "$bin/sdn_bench" ] || [ ! -x "$bin/sdn_tests" ]; then
         echo "build failed; last lines of build.log:"
         tail -40 "$out/build.log"
@@ -180,6 +194,9 @@ if wanted networks && [ -x "$bin/sdn_bench" ]; then
     for model in sd15 sd21-v; do
         run_step "net-$model" 240 "$out/bench_networks.jsonl" "$bin/sdn_bench" --synthetic "$model" --backend cuda --repeats 3
     done
+    # The same SD1.5 stages with the UNet forward replayed as a CUDA graph (opt-in until verified).
+    echo '{"note":"next: sd15 with SDN_CUDA_GRAPHS=1"}' >> "$out/bench_networks.jsonl"
+    SDN_CUDA_GRAPHS=1 run_step net-sd15-graphs 240 "$out/bench_networks.jsonl" "$bin/sdn_bench" --synthetic sd15 --backend cuda --repeats 3
 fi
 
 # ---------------------------------------------------------------------------------------------------
