@@ -3,7 +3,9 @@
 #include "core/error.h"
 #include "cuda/cuda_check.h"
 
+#include <cstddef>
 #include <cstring>
+#include <iterator>
 
 namespace sdn::cuda {
 
@@ -40,18 +42,34 @@ void GraphRecorder::begin(const void * owner, uint64_t key) {
     }
     if (seen_[key_]++ == 0 || graphs_.size() >= kMaxGraphs) {
         mode_ = Mode::Eager;  // first call: arenas settle, library plans are made
+        eager_uploads_[key_].clear();
         return;
+    }
+    // The pinned input buffers are made before the capture starts (sizes from the eager run), so nothing
+    // is allocated on the host while the stream captures.
+    Graph g;
+    for (size_t bytes : eager_uploads_[key_]) {
+        Input in;
+        in.bytes = bytes;
+        if (cudaMallocHost(&in.pinned, bytes) != cudaSuccess) {
+            cudaGetLastError();
+            destroy(g);
+            mode_ = Mode::Eager;
+            return;
+        }
+        g.inputs.push_back(in);
     }
     // Relaxed: allocations the pool may need (cudaMalloc) and pinned input buffers are allowed meanwhile.
     const cudaError_t e = cudaStreamBeginCapture(stream_, cudaStreamCaptureModeRelaxed);
     if (e != cudaSuccess) {
         cudaGetLastError();
+        destroy(g);
         mode_ = Mode::Eager;  // run this call eagerly; the next one tries again
         seen_[key_] = 1;
         return;
     }
     pool_.begin_capture();
-    current_ = &graphs_[key_];
+    current_ = &(graphs_[key_] = std::move(g));
     mode_ = Mode::Capture;
 }
 
@@ -64,11 +82,19 @@ bool GraphRecorder::skip_op(uint32_t op, std::initializer_list<uint64_t> args) {
 }
 
 bool GraphRecorder::upload(void * dst, const void * src, size_t bytes) {
+    if (mode_ == Mode::Eager) {
+        eager_uploads_[key_].push_back(bytes);
+        return false;
+    }
     if (mode_ == Mode::Capture) {
-        Input in;
-        in.bytes = bytes;
-        check_cuda(cudaMallocHost(&in.pinned, bytes), "pinned graph input");
-        current_->inputs.push_back(in);
+        // The buffer made for this upload before the capture; one more only if the sequence changed.
+        if (inputs_used_ >= current_->inputs.size() || current_->inputs[inputs_used_].bytes != bytes) {
+            Input extra;
+            extra.bytes = bytes;
+            check_cuda(cudaMallocHost(&extra.pinned, bytes), "pinned graph input");
+            current_->inputs.insert(current_->inputs.begin() + static_cast<std::ptrdiff_t>(inputs_used_), extra);
+        }
+        Input & in = current_->inputs[inputs_used_++];
         std::memcpy(in.pinned, src, bytes);
         check_cuda(cudaMemcpyAsync(dst, in.pinned, bytes, cudaMemcpyHostToDevice, stream_), "graph input copy");
         fold(0xC0FFEEu);
@@ -98,6 +124,10 @@ void GraphRecorder::launch_pending() {
         current_->held = pool_.end_capture();
         current_->signature = signature_;
         current_->ops = ops_;
+        while (current_->inputs.size() > inputs_used_) {  // made for uploads this capture did not do
+            cudaFreeHost(current_->inputs.back().pinned);
+            current_->inputs.pop_back();
+        }
         if (e == cudaSuccess) {
             const cudaError_t ie = cudaGraphInstantiate(&current_->exec, graph, 0);
             cudaGraphDestroy(graph);
@@ -126,16 +156,20 @@ void GraphRecorder::before_host_sync() {
         launch_pending();
     } catch (...) {
         // A recording that failed is dropped so the next call of the key runs eagerly again.
-        auto it = graphs_.find(key_);
-        if (it != graphs_.end()) {
-            destroy(it->second);
-            graphs_.erase(it);
-        }
-        seen_.erase(key_);
-        current_ = nullptr;
+        drop_current();
         mode_ = Mode::Launched;
         throw;
     }
+}
+
+void GraphRecorder::drop_current() noexcept {
+    auto it = graphs_.find(key_);
+    if (it != graphs_.end()) {
+        destroy(it->second);
+        graphs_.erase(it);
+    }
+    seen_.erase(key_);
+    current_ = nullptr;
 }
 
 void GraphRecorder::end(bool completed) noexcept {
@@ -152,10 +186,10 @@ void GraphRecorder::end(bool completed) noexcept {
             if (cudaStreamEndCapture(stream_, &graph) == cudaSuccess && graph != nullptr) cudaGraphDestroy(graph);
             cudaGetLastError();
             current_->held = pool_.end_capture();
-            auto it = graphs_.find(key_);
-            destroy(it->second);
-            graphs_.erase(it);
-            seen_.erase(key_);
+            drop_current();
+        } else {
+            // A replay interrupted by an error (a divergence, or a cancel): record afresh next time.
+            drop_current();
         }
     }
     mode_ = Mode::Off;
@@ -172,6 +206,8 @@ void GraphRecorder::forget(const void * owner) noexcept {
         }
     }
     for (auto it = seen_.begin(); it != seen_.end();) it = it->first.first == owner ? seen_.erase(it) : std::next(it);
+    for (auto it = eager_uploads_.begin(); it != eager_uploads_.end();)
+        it = it->first.first == owner ? eager_uploads_.erase(it) : std::next(it);
 }
 
 }  // namespace sdn::cuda

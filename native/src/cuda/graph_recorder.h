@@ -61,12 +61,14 @@ private:
 
     void launch_pending();
     void destroy(Graph & g) noexcept;
+    void drop_current() noexcept;
     void fold(uint64_t v) { signature_ = (signature_ ^ v) * 1099511628211ull; }
 
     DevicePool & pool_;
     cudaStream_t stream_;
     std::map<Key, Graph> graphs_;
     std::map<Key, int> seen_;
+    std::map<Key, std::vector<size_t>> eager_uploads_;  // upload sizes of the key's eager run, in order
     Mode mode_ = Mode::Off;
     int depth_ = 0;  // nested begin() calls are part of the outer section
     Key key_ {};
