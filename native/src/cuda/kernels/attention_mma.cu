@@ -1,10 +1,14 @@
 // Flash attention on tensor cores (nvcuda::wmma 16x16x16, f16 inputs, f32 accumulation).
 //
 // Work split
-//   One block = 4 warps = kBQ (64) query rows of one (batch, head); warp w owns rows 16w .. 16w + 15 of the
-//   block for the whole kernel, so the softmax never needs data from another warp. The grid is
-//   (ceil(nq / 64), heads, batch); blocks of one (batch, head) are adjacent in launch order, so its K / V
-//   rows are shared through L2.
+//   One block = 4 warps, one (batch, head), BQ query rows. Each warp owns a group of 16 query rows for the
+//   whole kernel, so the softmax never needs data from another warp:
+//     DP <= 128: BQ = 64, warp w owns rows 16 w .. 16 w + 15 and all DP output columns;
+//     DP >  128: BQ = 32, warps 2g and 2g+1 share rows 16 g .. 16 g + 15; both compute the same scores and
+//                softmax (identical instructions on identical data, so bitwise identical P and l) and each
+//                accumulates half of the output columns (keeps the O accumulators at <= 64 registers).
+//   The grid is (ceil(nq / BQ), heads, batch); blocks of one (batch, head) are adjacent in launch order,
+//   so its K / V rows are shared through L2.
 //
 // Head dimension
 //   Compiled for DP = head_dim rounded up to 16 (16, 32, ..., 256). Columns head_dim .. DP-1 of the Q, K
@@ -13,15 +17,16 @@
 //
 // Per key tile of BK keys (BK = 64 for DP <= 64, else 32 to bound shared memory and registers)
 //   1. all threads stage the K and V rows j0 .. j0+BK-1 as f16 in shared memory (rows >= nk are zero);
-//   2. each warp computes its S = Q K^T (16 x BK, f32 accumulator fragments) and stores it to its own
-//      rows of the score buffer;
+//   2. each warp computes S = Q K^T for its 16 rows (16 x BK, f32 accumulator fragments) and stores it to
+//      its own 16 rows of the score buffer;
 //   3. online softmax, two lanes per query row (lane = 2 r + half): each lane reads BK/2 scores, applies
 //      the scale (in base 2: s * scale * log2 e) and the masks (key >= nk, causal bound), updates the
-//      row's running max m and sum l, and writes the weights P = 2^(s - m) as f16 over the score buffer
+//      row's running max m and sum l, and writes the weights P = 2^(s - m) as f16 over its score rows
 //      (same bytes, after a __syncwarp) plus the row's rescale factor alpha = 2^(m_old - m_new);
 //   4. the warp rescales its O accumulator fragments by alpha (row of each fragment element: see below)
 //      and accumulates O += P V on tensor cores.
-//   After the last tile O is divided by l (0 for rows that saw no key) and written as f32.
+//   After the last tile O is multiplied by 1 / l (0 for rows that saw no key) and written as f32.
+//   Causal: the key loop stops after the last key the block's last row can see.
 //
 // Row of a fragment element
 //   WMMA fragments have an unspecified element layout, but all accumulator fragments of one shape share
@@ -30,17 +35,18 @@
 //   of its elements; that is how per-row factors (alpha, 1 / l) are applied to the O fragments held in
 //   registers, without assuming the hardware layout.
 //
-// Shared memory (bytes; dynamic, opt-in above 48 KB): Q tile 64 x (DP+8) f16, K and V tiles BK x (DP+8)
-// f16 each, scores 64 x (BK+8) f32 (P aliases it), a 16 x 16 row-id tile, 64 per-row floats.
-// DP 48: 42.2 KB, DP 64: 48.4 KB (BK 64); DP 80: 34.0 KB, DP 160: 55.3 KB, DP 256: 79.1 KB (BK 32).
-// All fit the 99 KB per-block limit of sm_86 / sm_89.
+// Shared memory (dynamic; opt-in above 48 KB): Q tile BQ x (DP+8) f16, K and V tiles BK x (DP+8) f16
+// each, scores 64 x (BK+8) f32 (P aliases it, per warp), a 16 x 16 row-id tile, 64 per-row floats:
+// DP 48: 40.25 KB, DP 64: 46.25 KB, DP 80: 33.25 KB, DP 128: 45.25 KB, DP 160: 42.75 KB, DP 256: 60.75 KB
+// (opt-in from DP 192). All fit the 99 KB per-block limit of sm_86 / sm_89.
 //
 // Loads: float4 (then two half2 stores) when the operand's base pointer is 16-byte aligned and its row
 // stride is a multiple of 4 elements (head_dim is a multiple of 8, so every row slice is aligned then);
 // scalar loads otherwise (consecutive threads read consecutive columns of a row). Row offsets are 64-bit.
+// Loads are plain (no cp.async / double buffering): the f32 -> f16 conversion happens in registers.
 #include "cuda/kernels/attention_mma.cuh"
-#include "cuda/kernels/common.cuh"
 
+#include <cuda_fp16.h>
 #include <mma.h>
 
 #include <atomic>
@@ -318,10 +324,9 @@ __global__ void __launch_bounds__(kThreads, Geo<DP>::MIN_BLOCKS) attention_mma_k
             __half * prow = Pw + r * G::LDP + 4 * half_id;
 #pragma unroll
             for (int t = 0; t < G::CPL / 4; ++t) {
-                uint2 packed;
-                packed.x = *reinterpret_cast<const uint32_t *>(&ph[2 * t]);
-                packed.y = *reinterpret_cast<const uint32_t *>(&ph[2 * t + 1]);
-                *reinterpret_cast<uint2 *>(prow + 8 * t) = packed;  // 8-byte aligned
+                __half2 * dst = reinterpret_cast<__half2 *>(prow + 8 * t);  // 8-byte aligned
+                dst[0] = ph[2 * t];
+                dst[1] = ph[2 * t + 1];
             }
             if (half_id == 0) roww[r] = alpha;
         }
