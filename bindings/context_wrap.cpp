@@ -29,6 +29,8 @@ void ContextWrap::Init(Napi::Env env, Napi::Object exports) {
                                           InstanceAccessor<&ContextWrap::GetThreads>("threads"),
                                           InstanceAccessor<&ContextWrap::GetFallbackReason>("fallbackReason"),
                                           InstanceAccessor<&ContextWrap::GetHostMemory>("hostMemory"),
+                                          InstanceAccessor<&ContextWrap::GetBackendDescription>("backendDescription"),
+                                          InstanceAccessor<&ContextWrap::GetMemoryStats>("memoryStats"),
                                           InstanceAccessor<&ContextWrap::GetDisposed>("disposed"),
                                           InstanceAccessor<&ContextWrap::GetBusy>("busy"),
                                       });
@@ -300,6 +302,20 @@ Napi::Value ContextWrap::GetThreads(const Napi::CallbackInfo & info) {
 
 Napi::Value ContextWrap::GetFallbackReason(const Napi::CallbackInfo & info) {
     return Napi::String::New(info.Env(), ctx_ != nullptr ? sdn_context_fallback_reason(ctx_) : "");
+}
+
+Napi::Value ContextWrap::GetBackendDescription(const Napi::CallbackInfo & info) {
+    return Napi::String::New(info.Env(), ctx_ != nullptr ? sdn_context_backend_description(ctx_) : "");
+}
+
+Napi::Value ContextWrap::GetMemoryStats(const Napi::CallbackInfo & info) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    sdn_memory_stats m {};
+    if (ctx_ != nullptr) sdn_context_memory_stats(ctx_, &m, nullptr);
+    o.Set("inUse", Napi::Number::New(info.Env(), static_cast<double>(m.in_use_bytes)));
+    o.Set("peak", Napi::Number::New(info.Env(), static_cast<double>(m.peak_bytes)));
+    o.Set("reserved", Napi::Number::New(info.Env(), static_cast<double>(m.reserved_bytes)));
+    return o;
 }
 
 Napi::Value ContextWrap::GetHostMemory(const Napi::CallbackInfo & info) {

@@ -51,6 +51,8 @@ private:
     Napi::Value GetBackend(const Napi::CallbackInfo & info);
     Napi::Value GetThreads(const Napi::CallbackInfo & info);
     Napi::Value GetFallbackReason(const Napi::CallbackInfo & info);
+    Napi::Value GetBackendDescription(const Napi::CallbackInfo & info);
+    Napi::Value GetMemoryStats(const Napi::CallbackInfo & info);
     Napi::Value GetHostMemory(const Napi::CallbackInfo & info);
     Napi::Value GetDisposed(const Napi::CallbackInfo & info);
     Napi::Value GetBusy(const Napi::CallbackInfo & info);

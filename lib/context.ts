@@ -78,6 +78,23 @@ export class Context implements AsyncDisposable {
     return this.#handle().fallbackReason;
   }
 
+  /**
+   * What the backend runs, e.g. "cpu (avx512)" or, on CUDA, the weight storage and the path of each op
+   * family (cuBLASLt / cuDNN versions or why a library is not used, attention kernel, CUDA graphs).
+   */
+  get backendDescription(): string {
+    return this.#handle().backendDescription;
+  }
+
+  /**
+   * The backend's memory in bytes (device memory on CUDA): `inUse` now (weights, activations, scratch),
+   * `peak` since creation, `reserved` from the system allocator (in use + cached blocks). On the CPU,
+   * weights read in place from mapped files are not counted.
+   */
+  get memoryStats(): { inUse: number; peak: number; reserved: number } {
+    return this.#handle().memoryStats;
+  }
+
   /** Operations queued or running on this context. */
   get pendingOperations(): number {
     return this.#pending;

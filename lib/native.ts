@@ -14,6 +14,8 @@ export interface NativeContextHandle {
   readonly backend: "cpu" | "cuda" | null;
   readonly threads: number;
   readonly fallbackReason: string;
+  readonly backendDescription: string;
+  readonly memoryStats: { inUse: number; peak: number; reserved: number };
   readonly hostMemory: number;
   readonly disposed: boolean;
   readonly busy: boolean;

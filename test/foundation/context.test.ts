@@ -36,6 +36,22 @@ describe("Context", () => {
     ctx.dispose();
   });
 
+  it("describes what its backend runs", async () => {
+    const ctx = await createContext({ device: "cpu" });
+    expect(ctx.backendDescription).toMatch(/^cpu \((portable|avx2|avx512)/);
+    ctx.dispose();
+  });
+
+  it("reports its backend memory with peak >= in use and reserved >= in use", async () => {
+    const ctx = await createContext({ device: "cpu" });
+    const m = ctx.memoryStats;
+    for (const v of [m.inUse, m.peak, m.reserved]) expect(Number.isInteger(v) && v >= 0).toBe(true);
+    expect(m.peak).toBeGreaterThanOrEqual(m.inUse);
+    expect(m.reserved).toBeGreaterThanOrEqual(m.inUse);
+    ctx.dispose();
+    expect(() => ctx.memoryStats).toThrow();
+  });
+
   it("records why it fell back to the CPU when CUDA is asked for and unusable", async () => {
     const ctx = await createContext({ device: "cuda" });
     if (ctx.backend === "cpu") expect(ctx.fallbackReason).toMatch(/using the CPU backend/);
