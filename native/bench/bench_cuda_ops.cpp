@@ -25,6 +25,7 @@
 // Variants: a small table (kVariants) of CudaBackendOptions tweaks, each run on its own backend over the
 // ops it concerns. Add a row when the backend gains a path (cuBLASLt, cuDNN, ...).
 #include "bench_cuda_ops.h"
+#include "bench_files.h"
 
 #include "core/backend.h"
 #include "core/error.h"
@@ -51,6 +52,9 @@
 #include <vector>
 
 namespace {
+
+using sdn_bench::read_file;
+
 
 using sdn::Backend;
 using sdn::CudaBackendOptions;
@@ -205,15 +209,6 @@ std::vector<OpSpec> parse_shapes(const std::string & text, const std::string & p
         specs.push_back(std::move(s));
     }
     return specs;
-}
-
-bool read_file(const std::string & path, std::string & text) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) return false;
-    std::ostringstream ss;
-    ss << f.rdbuf();
-    text = ss.str();
-    return true;
 }
 
 // The explicit --shapes path, else scripts/gpu/sd15_op_shapes.json below the working directory (the repo

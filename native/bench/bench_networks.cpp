@@ -18,6 +18,7 @@
 // backend allocations — activation arenas and weights widened to f32 — since weights are read in place
 // from the memory-mapped files).
 #include "bench_networks.h"
+#include "bench_files.h"
 
 #include <chrono>
 #include <cmath>
@@ -33,6 +34,10 @@
 #include <vector>
 
 namespace {
+
+using sdn_bench::read_text;
+bool file_exists(const std::string & p) { return sdn_bench::is_file(p); }
+
 
 constexpr const char * kAllStages[] = {"text", "unet32", "unet64", "unet96", "vae256", "vae512", "vae768"};
 
@@ -80,18 +85,6 @@ private:
 };
 
 // ---- files and configs ----------------------------------------------------------------------------
-
-bool file_exists(const std::string & p) {
-    struct stat st {};
-    return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-std::string read_text(const std::string & p) {
-    std::ifstream f(p);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
 
 // The number after "key": in a JSON text (configs and model info are flat enough for this), or `fallback`.
 double json_number(const std::string & text, const char * key, double fallback) {

@@ -12,6 +12,7 @@
 // Each value is a pure function of (seed, tensor name, element index) — a counter-based generator — so the
 // file is identical however the writer chunks it and however many threads fill a chunk.
 #include "synthetic_model.h"
+#include "bench_files.h"
 
 #include "core/half.h"
 #include "sd_native.h"
@@ -55,25 +56,6 @@ struct Param {
     std::string name;
     std::vector<int64_t> shape;
 };
-
-bool is_file(const std::string & p) {
-    struct stat st {};
-    return stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-bool is_dir(const std::string & p) {
-    struct stat st {};
-    return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-bool read_file(const std::string & p, std::string & out) {
-    std::ifstream f(p, std::ios::binary);
-    if (!f) return false;
-    std::stringstream ss;
-    ss << f.rdbuf();
-    out = ss.str();
-    return true;
-}
 
 bool write_file(const std::string & p, const std::string & text) {
     std::ofstream f(p, std::ios::binary | std::ios::trunc);
