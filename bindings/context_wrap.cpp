@@ -23,6 +23,8 @@ void ContextWrap::Init(Napi::Env env, Napi::Object exports) {
                                           InstanceMethod<&ContextWrap::Gemm>("gemm"),
                                           InstanceMethod<&ContextWrap::CreateModel>("createModel"),
                                           InstanceMethod<&ContextWrap::MeasureGemmPeak>("measureGemmPeak"),
+                                          InstanceMethod<&ContextWrap::MeasureLinearPeak>("measureLinearPeak"),
+                                          InstanceMethod<&ContextWrap::ResetPeakMemory>("resetPeakMemory"),
                                           InstanceMethod<&ContextWrap::Abort>("abort"),
                                           InstanceMethod<&ContextWrap::Dispose>("dispose"),
                                           InstanceAccessor<&ContextWrap::GetBackend>("backend"),
@@ -257,12 +259,13 @@ Napi::Value ContextWrap::CreateModel(const Napi::CallbackInfo & info) {
         });
 }
 
-// measureGemmPeak(size, seconds) -> Promise<number> (GFLOP/s)
-Napi::Value ContextWrap::MeasureGemmPeak(const Napi::CallbackInfo & info) {
+// measureGemmPeak / measureLinearPeak (size, seconds) -> Promise<number> (GFLOP/s)
+Napi::Value ContextWrap::MeasurePeak(const Napi::CallbackInfo & info, const char * name,
+                                     sdn_status (*measure)(sdn_context *, int64_t, double, double *, sdn_error *)) {
     Napi::Env env = info.Env();
     int64_t size = 0;
     if (info.Length() < 2 || !get_int64(info[0], size) || !info[1].IsNumber()) {
-        make_argument_error(env, "measureGemmPeak(size: integer, seconds: number)").ThrowAsJavaScriptException();
+        make_argument_error(env, std::string(name) + "(size: integer, seconds: number)").ThrowAsJavaScriptException();
         return env.Undefined();
     }
     const double seconds = info[1].As<Napi::Number>().DoubleValue();
@@ -271,9 +274,22 @@ Napi::Value ContextWrap::MeasureGemmPeak(const Napi::CallbackInfo & info) {
     sdn_context * ctx = ctx_;
     auto result = std::make_shared<double>(0.0);
     return PromiseWorker::Start(
-        env, "sd-native measureGemmPeak",
-        [=](sdn_error & err) { return sdn_measure_gemm_peak(ctx, size, seconds, result.get(), &err); },
+        env, (std::string("sd-native ") + name).c_str(),
+        [=](sdn_error & err) { return measure(ctx, size, seconds, result.get(), &err); },
         [result](Napi::Env e) { return Napi::Number::New(e, *result); }, [this, op] { end_op(op); });
+}
+
+Napi::Value ContextWrap::MeasureGemmPeak(const Napi::CallbackInfo & info) {
+    return MeasurePeak(info, "measureGemmPeak", sdn_measure_gemm_peak);
+}
+
+Napi::Value ContextWrap::MeasureLinearPeak(const Napi::CallbackInfo & info) {
+    return MeasurePeak(info, "measureLinearPeak", sdn_measure_linear_peak);
+}
+
+Napi::Value ContextWrap::ResetPeakMemory(const Napi::CallbackInfo & info) {
+    if (ctx_ != nullptr) sdn_context_reset_peak_memory(ctx_);
+    return info.Env().Undefined();
 }
 
 Napi::Value ContextWrap::Abort(const Napi::CallbackInfo & info) {

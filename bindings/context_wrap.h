@@ -46,6 +46,10 @@ private:
     Napi::Value Gemm(const Napi::CallbackInfo & info);
     Napi::Value CreateModel(const Napi::CallbackInfo & info);
     Napi::Value MeasureGemmPeak(const Napi::CallbackInfo & info);
+    Napi::Value MeasureLinearPeak(const Napi::CallbackInfo & info);
+    Napi::Value MeasurePeak(const Napi::CallbackInfo & info, const char * name,
+                            sdn_status (*measure)(sdn_context *, int64_t, double, double *, sdn_error *));
+    Napi::Value ResetPeakMemory(const Napi::CallbackInfo & info);
     Napi::Value Abort(const Napi::CallbackInfo & info);
     Napi::Value Dispose(const Napi::CallbackInfo & info);
     Napi::Value GetBackend(const Napi::CallbackInfo & info);

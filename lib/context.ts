@@ -172,6 +172,22 @@ export class Context implements AsyncDisposable {
   }
 
   /**
+   * Measures the throughput (GFLOP/s) of the matmul path the networks use: a size x size linear layer with
+   * an f16 weight uploaded like model weights (f16 tensor cores on CUDA), timed to completion: the ceiling
+   * GPU benchmarks report their ratios against.
+   */
+  measureLinearPeak(size = 1024, seconds = 2, options: OperationOptions = {}): Promise<number> {
+    checkInt("size", size, 16, 16384);
+    if (!(seconds > 0 && seconds <= 600)) throw new InvalidArgumentError(`seconds must be in (0, 600], got ${seconds}`);
+    return this.run(options.signal, (native) => native.measureLinearPeak(size, seconds));
+  }
+
+  /** Starts a new `memoryStats.peak` from the memory in use now (e.g. before timing one stage). */
+  resetPeakMemory(): void {
+    this.#handle().resetPeakMemory();
+  }
+
+  /**
    * Releases the native context. Idempotent. A running operation is asked to stop and the memory is freed
    * when it returns; queued operations reject with ERR_DISPOSED.
    */

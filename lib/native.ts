@@ -25,6 +25,8 @@ export interface NativeContextHandle {
     onProgress?: (step: number, total: number) => void,
   ): Promise<void>;
   measureGemmPeak(size: number, seconds: number): Promise<number>;
+  measureLinearPeak(size: number, seconds: number): Promise<number>;
+  resetPeakMemory(): void;
   createModel(kind: number, configJson: string, weights: NativeWeightMapHandle): Promise<NativeModelHandle>;
   abort(): void;
   dispose(): void;

@@ -159,11 +159,14 @@ describeWithReference("bench", () => {
     expect(code).toBe(0);
     const r = JSON.parse(io.out);
     expect(r.gemmPeakGflops).toBeGreaterThan(0);
+    expect(r.peakKind).toBe(r.backend === "cuda" ? "linear_f16" : "gemm_f32");
     expect(r.rows.map((x: { name: string }) => x.name.split(" ")[0])).toEqual(["text_encoder", "unet", "vae"]);
     for (const row of r.rows) {
       expect(row.ms).toBeGreaterThan(0);
       expect(row.gflop).toBeGreaterThan(0);
       expect(row.gflops).toBeGreaterThan(0);
+      // every forward holds an activation arena in backend memory while it runs
+      expect(row.peakMemoryMiB).toBeGreaterThan(0);
     }
   });
 });

@@ -36,6 +36,15 @@ describe("Context", () => {
     ctx.dispose();
   });
 
+  it("measures the linear-layer peak and restarts the memory peak on request", async () => {
+    const ctx = await createContext({ device: "cpu" });
+    expect(await ctx.measureLinearPeak(64, 0.05)).toBeGreaterThan(0);
+    expect(() => ctx.measureLinearPeak(8, 0.05)).toThrow(/size/);
+    ctx.resetPeakMemory();
+    expect(ctx.memoryStats.peak).toBe(ctx.memoryStats.inUse);
+    ctx.dispose();
+  });
+
   it("describes what its backend runs", async () => {
     const ctx = await createContext({ device: "cpu" });
     expect(ctx.backendDescription).toMatch(/^cpu \((portable|avx2|avx512)/);
