@@ -67,7 +67,6 @@ TEST(cuda_options_from_environment) {
         ScopedEnv g("SDN_CUDA_GEMM", "simt");
         CHECK(cuda_backend_options_from_env().gemm == cuda::GemmPath::Simt);
     }
-    CHECK(std::string(cuda::gemm_path_name(cuda::GemmPath::Builtin)) == "builtin");
 }
 
 TEST(cuda_library_paths_are_taken_when_loaded) {

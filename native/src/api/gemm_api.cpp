@@ -3,8 +3,6 @@
 #include "core/error.h"
 #include "core/linear_peak.h"
 
-#include <algorithm>
-#include <chrono>
 #include <vector>
 
 using namespace sdn;
@@ -55,18 +53,7 @@ sdn_status sdn_measure_gemm_peak(sdn_context * ctx, int64_t size, double seconds
         g.lda = g.ldb = g.ldc = size;
         ctx->backend->gemm_f32(g, ctx->control);  // warm-up
         const double flop = 2.0 * static_cast<double>(size) * static_cast<double>(size) * static_cast<double>(size);
-        double best = 0;
-        const auto start = std::chrono::steady_clock::now();
-        int runs = 0;
-        for (;;) {
-            const auto t0 = std::chrono::steady_clock::now();
-            ctx->backend->gemm_f32(g, ctx->control);
-            const auto t1 = std::chrono::steady_clock::now();
-            const double s = std::chrono::duration<double>(t1 - t0).count();
-            if (s > 0) best = std::max(best, flop / s * 1e-9);
-            ++runs;
-            if (std::chrono::duration<double>(t1 - start).count() >= seconds && runs >= 3) break;
-        }
+        const double best = best_gflops(flop, seconds, [&] { ctx->backend->gemm_f32(g, ctx->control); });
         *gflops = best;
     });
 }

@@ -29,6 +29,20 @@ private:
 
 }  // namespace
 
+double best_gflops(double flop_per_run, double seconds, const std::function<void()> & run) {
+    double best = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (int runs = 0;; ++runs) {
+        const auto t0 = std::chrono::steady_clock::now();
+        run();
+        const auto t1 = std::chrono::steady_clock::now();
+        const double s = std::chrono::duration<double>(t1 - t0).count();
+        if (s > 0) best = std::max(best, flop_per_run / s * 1e-9);
+        if (runs >= 2 && std::chrono::duration<double>(t1 - start).count() >= seconds) break;
+    }
+    return best;
+}
+
 double measure_linear_peak(Backend & be, int64_t size, WeightType weight_type, double seconds, const ExecControl & control) {
     require(size >= 16 && size <= 16384, SDN_ERR_INVALID_ARGUMENT,
             "linear peak: size must be in [16, 16384], got " + std::to_string(size));
@@ -62,16 +76,10 @@ double measure_linear_peak(Backend & be, int64_t size, WeightType weight_type, d
         const double flop = 2.0 * static_cast<double>(size) * static_cast<double>(size) * static_cast<double>(size);
         // Device backends queue launches asynchronously: several per timed run keep the queue full.
         const int per_run = be.kind() == SDN_BACKEND_CPU ? 1 : 8;
-        const auto start = std::chrono::steady_clock::now();
-        for (int runs = 0;; ++runs) {
-            const auto t0 = std::chrono::steady_clock::now();
+        best = best_gflops(per_run * flop, seconds, [&] {
             for (int i = 0; i < per_run; ++i) be.linear(dx.f32(), size, size, weight, nullptr, dy.f32(), nullptr, control);
             be.synchronize();
-            const auto t1 = std::chrono::steady_clock::now();
-            const double s = std::chrono::duration<double>(t1 - t0).count();
-            if (s > 0) best = std::max(best, per_run * flop / s * 1e-9);
-            if (runs >= 2 && std::chrono::duration<double>(t1 - start).count() >= seconds) break;
-        }
+        });
     } catch (...) {
         be.release_weight(weight);
         throw;

@@ -8,8 +8,13 @@
 #include "core/exec_control.h"
 
 #include <cstdint>
+#include <functional>
 
 namespace sdn {
+
+// Best rate (GFLOP/s) of `run`, each call doing `flop_per_run` operations, over calls lasting about `seconds`
+// in total (at least 3). `run` must return only when its work is complete. No warm-up call is made here.
+double best_gflops(double flop_per_run, double seconds, const std::function<void()> & run);
 
 // Best GFLOP/s over runs lasting about `seconds` (at least 3 after a warm-up), each run ending with
 // Backend::synchronize so device backends are timed to completion. `weight_type` is the host type of the

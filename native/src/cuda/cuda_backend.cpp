@@ -610,22 +610,7 @@ private:
         PoolBuffer x16(mem_, static_cast<size_t>(c.batch * c.in_c * c.h * c.w) * sizeof(uint16_t));
         PoolBuffer y16(mem_, static_cast<size_t>(c.batch * c.out_c * c.oh * c.ow) * sizeof(uint16_t));
         check_cuda(cuda::launch_nchw_f32_to_nhwc_f16(c.x, x16.get(), c.batch, c.in_c, c.h * c.w, stream_), "NHWC f16 conversion");
-        cuda::DnnConvArgs d;
-        d.batch = c.batch;
-        d.in_c = c.in_c;
-        d.h = c.h;
-        d.w = c.w;
-        d.out_c = c.out_c;
-        d.kh = c.kh;
-        d.kw = c.kw;
-        d.stride = c.stride;
-        d.pad = c.pad;
-        d.oh = c.oh;
-        d.ow = c.ow;
-        d.x = x16.get();
-        d.filter = c.weight;
-        d.y = y16.get();
-        if (!dnn_->run(d, library_workspace(), kLibraryWorkspace, !rec_->capturing())) return false;
+        if (!dnn_->run(c, x16.get(), c.weight, y16.get(), library_workspace(), kLibraryWorkspace, !rec_->capturing())) return false;
         check_cuda(cuda::launch_nhwc_f16_to_nchw_f32(y16.get(), c.y, c.batch, c.out_c, c.oh * c.ow, c.bias, c.residual, stream_),
                    "NCHW f32 conversion");
         return true;

@@ -46,10 +46,12 @@ void CudnnConv::destroy(Plan & p) {
     p = Plan();
 }
 
-CudnnConv::Plan & CudnnConv::plan_for(const DnnConvArgs & a, void * workspace, size_t workspace_bytes) {
+CudnnConv::Plan * CudnnConv::plan_for(const Conv2dLaunch & a, const void * x, const void * filter, void * y, void * workspace,
+                                      size_t workspace_bytes, bool allow_search) {
     const Key key {a.batch, a.in_c, a.h, a.w, a.out_c, a.kh, a.kw, a.stride, a.pad};
     auto it = plans_.find(key);
-    if (it != plans_.end()) return it->second;
+    if (it != plans_.end()) return &it->second;
+    if (!allow_search) return nullptr;
     Plan p;
     try {
         const int n = to_int(a.batch, "batch"), c = to_int(a.in_c, "input channels"), h = to_int(a.h, "height"),
@@ -77,7 +79,7 @@ CudnnConv::Plan & CudnnConv::plan_for(const DnnConvArgs & a, void * workspace, s
         constexpr int kRequested = 16;
         dnn::ConvFwdAlgoPerf perf[kRequested] {};
         int returned = 0;
-        check(api_.find_conv_fwd_algo_ex(handle_, p.x, a.x, p.f, a.filter, p.conv, p.y, a.y, kRequested, &returned, perf, workspace,
+        check(api_.find_conv_fwd_algo_ex(handle_, p.x, x, p.f, filter, p.conv, p.y, y, kRequested, &returned, perf, workspace,
                                          workspace_bytes),
               "cudnnFindConvolutionForwardAlgorithmEx");
         for (int i = 0; i < returned; ++i) {  // sorted fastest first
@@ -99,7 +101,7 @@ CudnnConv::Plan & CudnnConv::plan_for(const DnnConvArgs & a, void * workspace, s
         destroy(p);
         p.reason = reason;
     }
-    return plans_.emplace(key, p).first->second;
+    return &plans_.emplace(key, p).first->second;
 }
 
 std::string CudnnConv::fallback_reason() const {
@@ -107,20 +109,21 @@ std::string CudnnConv::fallback_reason() const {
     return fallback_reason_;
 }
 
-bool CudnnConv::run(const DnnConvArgs & a, void * workspace, size_t workspace_bytes, bool allow_search) {
+bool CudnnConv::run(const Conv2dLaunch & a, const void * x, const void * filter, void * y, void * workspace, size_t workspace_bytes,
+                    bool allow_search) {
     if (a.batch <= 0 || a.out_c <= 0 || a.oh <= 0 || a.ow <= 0) return true;
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!allow_search && plans_.find(Key {a.batch, a.in_c, a.h, a.w, a.out_c, a.kh, a.kw, a.stride, a.pad}) == plans_.end()) {
+    Plan * p = plan_for(a, x, filter, y, workspace, workspace_bytes, allow_search);
+    if (p == nullptr) {
         fallback_reason_ = "no plan for this shape yet and no algorithm search allowed during CUDA graph capture";
         return false;
     }
-    Plan & p = plan_for(a, workspace, workspace_bytes);
-    if (!p.ok || p.workspace > workspace_bytes) {
-        fallback_reason_ = p.ok ? "workspace too small" : p.reason;
+    if (!p->ok || p->workspace > workspace_bytes) {
+        fallback_reason_ = p->ok ? "workspace too small" : p->reason;
         return false;
     }
     const float alpha = 1.0f, beta = 0.0f;  // float scaling factors for half data
-    check(api_.conv_fwd(handle_, &alpha, p.x, a.x, p.f, a.filter, p.conv, p.algo, workspace, workspace_bytes, &beta, p.y, a.y),
+    check(api_.conv_fwd(handle_, &alpha, p->x, x, p->f, filter, p->conv, p->algo, workspace, workspace_bytes, &beta, p->y, y),
           "cudnnConvolutionForward");
     return true;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "cuda/dynload/cuda_libraries.h"
+#include "cuda/kernels/conv2d.cuh"
 
 #include <cuda_runtime_api.h>
 
@@ -16,15 +17,6 @@
 
 namespace sdn::cuda {
 
-struct DnnConvArgs {
-    int64_t batch = 0, in_c = 0, h = 0, w = 0;
-    int64_t out_c = 0, kh = 0, kw = 0, stride = 1, pad = 0;
-    int64_t oh = 0, ow = 0;           // the caller's output size, checked against cuDNN's
-    const void * x = nullptr;         // f16 [batch, h, w, in_c]
-    const void * filter = nullptr;    // f16 [out_c, kh, kw, in_c]
-    void * y = nullptr;               // f16 [batch, oh, ow, out_c]
-};
-
 class CudnnConv {
 public:
     // Creates the cuDNN handle bound to `stream`; throws Error (SDN_ERR_BACKEND) when it cannot.
@@ -33,11 +25,13 @@ public:
     CudnnConv(const CudnnConv &) = delete;
     CudnnConv & operator=(const CudnnConv &) = delete;
 
-    // Queues y = conv(x, filter) on the handle's stream. Returns false (nothing queued) when cuDNN has no
-    // algorithm for the problem within `workspace_bytes`; throws Error when a call fails.
-    // With `allow_search` false (during CUDA graph capture, when kernels must not be timed) a problem
-    // without a plan returns false instead of running the algorithm search.
-    bool run(const DnnConvArgs & a, void * workspace, size_t workspace_bytes, bool allow_search = true);
+    // Queues y = conv(x, filter) on the handle's stream for the geometry of `shape` (its pointers are not
+    // used): x f16 [batch, h, w, in_c], filter f16 [out_c, kh, kw, in_c], y f16 [batch, oh, ow, out_c].
+    // Returns false (nothing queued) when cuDNN has no algorithm for the problem within `workspace_bytes`;
+    // throws Error when a call fails. With `allow_search` false (during CUDA graph capture, when kernels
+    // must not be timed) a problem without a plan returns false instead of running the algorithm search.
+    bool run(const Conv2dLaunch & shape, const void * x, const void * filter, void * y, void * workspace, size_t workspace_bytes,
+             bool allow_search = true);
 
     // Why the last problem without a plan has none ("" when every problem so far had one).
     std::string fallback_reason() const;
@@ -57,7 +51,10 @@ private:
     };
     using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
 
-    Plan & plan_for(const DnnConvArgs & a, void * workspace, size_t workspace_bytes);
+    // The cached plan of the shape, made now (algorithm search on x / filter / y) when allowed; nullptr when
+    // there is none and no search is allowed.
+    Plan * plan_for(const Conv2dLaunch & a, const void * x, const void * filter, void * y, void * workspace, size_t workspace_bytes,
+                    bool allow_search);
     void destroy(Plan & p);
     void check(dynload::dnn::Status s, const char * what) const;
 

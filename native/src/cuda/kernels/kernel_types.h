@@ -17,10 +17,6 @@ enum class GemmPath : int {
     Simt = 2,     // always the built-in SIMT kernel (f32 math; f16 weights widened), the slow reference path
 };
 
-inline const char * gemm_path_name(GemmPath p) {
-    return p == GemmPath::Simt ? "simt" : p == GemmPath::Builtin ? "builtin" : "auto";
-}
-
 // Which implementation conv2d runs on (with GemmPath::Simt every conv runs the SIMT kernel regardless).
 enum class ConvPath : int {
     Auto = 0,     // cuDNN (NHWC f16 tensor-core algorithms, found once per shape) when it is loaded and the
